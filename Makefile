@@ -1,0 +1,116 @@
+# Tessera top-level Makefile. See README.md for the two commands that matter
+# (make demo, make test) and docs/build.md for every target.
+
+ARCH    ?= riscv64
+CONFIG  ?= hello-pair
+BUILD   ?= build
+TIMEOUT ?= 60
+PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
+.DEFAULT_GOAL := all
+.PHONY: all run gdb demo test unit integration deps clean guests
+
+O       := $(BUILD)/$(ARCH)/$(CONFIG)
+GEN     := $(O)/gen
+
+# ---------------------------------------------------------------- riscv64
+CROSS_riscv64 := riscv64-linux-gnu-
+CC_riscv64    := $(CROSS_riscv64)gcc
+OBJCOPY_riscv64 := $(CROSS_riscv64)objcopy
+CFLAGS_riscv64 := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
+                  -mno-relax -mstrict-align
+
+COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
+                 -fno-builtin -nostdlib -fno-common -fno-pie -no-pie \
+                 -fno-stack-protector -fno-omit-frame-pointer \
+                 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -I.
+
+HV_SRCS_common := lib/printf.c lib/string.c lib/fdt.c \
+                  core/main.c core/vm.c core/sched.c core/console.c \
+                  core/bus.c core/palloc.c \
+                  devices/uart16550.c devices/plic.c
+HV_SRCS_riscv64 := arch/riscv64/entry.S arch/riscv64/switch.S \
+                   arch/riscv64/platform.c arch/riscv64/vcpu.c \
+                   arch/riscv64/sbi.c arch/riscv64/gstage.c \
+                   arch/riscv64/insn.c arch/riscv64/hostdev.c
+
+HV_SRCS := $(HV_SRCS_common) $(HV_SRCS_$(ARCH)) $(GEN)/config.c $(GEN)/images.S
+HV_OBJS := $(patsubst %,$(O)/obj/%.o,$(filter-out $(GEN)/%,$(HV_SRCS))) \
+           $(GEN)/config.o $(GEN)/images.o
+ELF     := $(O)/tessera.elf
+
+CC      := $(CC_$(ARCH))
+CFLAGS  := $(COMMON_CFLAGS) $(CFLAGS_$(ARCH))
+
+all: $(ELF)
+
+-include guests/guests.mk
+
+$(O)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(GEN)/config.o: $(GEN)/config.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(GEN)/images.o: $(GEN)/images.S
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The generated tables depend on the TOML file and every guest image; the
+# tool writes deps.mk naming the exact inputs it read.
+$(GEN)/config.c $(GEN)/images.S: configs/$(ARCH)/$(CONFIG).toml tools/mkconfig.py $(GUEST_BINS_$(ARCH))
+	@mkdir -p $(GEN)
+	$(PYTHON) tools/mkconfig.py --arch $(ARCH) --guest-dir $(BUILD)/$(ARCH)/guests \
+	    --out $(GEN) configs/$(ARCH)/$(CONFIG).toml
+
+$(ELF): $(HV_OBJS) arch/$(ARCH)/tessera.ld
+	$(CC) $(CFLAGS) -T arch/$(ARCH)/tessera.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+	    -Wl,-Map,$(O)/tessera.map $(HV_OBJS) -lgcc -o $@
+	$(CROSS_$(ARCH))size $@ | tail -1
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+-include $(GEN)/deps.mk
+
+# ---------------------------------------------------------------- running
+run: $(ELF)
+	$(PYTHON) tools/run.py --arch $(ARCH) --timeout $(TIMEOUT) $(RUNFLAGS) $(ELF)
+
+gdb: $(ELF)
+	$(PYTHON) tools/run.py --arch $(ARCH) --gdb $(ELF)
+
+demo: deps
+	$(MAKE) --no-print-directory run ARCH=riscv64 CONFIG=demo TIMEOUT=120
+
+# ---------------------------------------------------------------- tests
+UNIT_TESTS :=
+-include tests/unit/*.mk
+HOST_CC     ?= gcc
+UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. -DTESSERA_HOST_TEST \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+UNIT_BINS   := $(patsubst %,$(BUILD)/host/test_%,$(UNIT_TESTS))
+
+.SECONDEXPANSION:
+$(BUILD)/host/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $$(wildcard tests/unit/*.h) lib/types.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(UNIT_CFLAGS) $< $(UNIT_SRCS_$*) -lcmocka -o $@
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration:
+	$(PYTHON) -m pytest -q tests/integration tests/tools
+
+test: deps
+	$(MAKE) --no-print-directory unit
+	$(PYTHON) -m pytest -q tests/tools tests/integration
+
+deps:
+	@tools/install-deps.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,41 @@
+/* Per-vCPU and per-VM state of the RISC-V H back end. */
+#ifndef TESSERA_ARCH_RISCV64_ARCH_TYPES_H
+#define TESSERA_ARCH_RISCV64_ARCH_TYPES_H
+
+/* Byte offsets used by switch.S (checked with _Static_assert in vcpu.c). */
+#define VCPU_PC         0       /* gpr[0] holds the guest pc */
+#define VCPU_HOST_SP    256
+#define VCPU_HSTATUS    264
+#define VCPU_SSTATUS    272
+
+#ifndef __ASSEMBLER__
+#include "lib/types.h"
+
+struct arch_vcpu {
+	uint64_t gpr[32];       /* x1..x31; slot 0 is the guest pc */
+	uint64_t host_sp;
+	uint64_t hstatus;       /* HS-level state the guest runs with */
+	uint64_t sstatus;
+	/* VS-level CSRs, live in the hart while this vCPU is loaded */
+	uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
+	uint64_t vstimecmp;     /* guest time of the virtual timer */
+	uint64_t hvip;          /* VSSIP/VSTIP/VSEIP injected by Tessera */
+	/* floating point, switched lazily */
+	uint64_t fpr[32];
+	uint64_t fcsr;
+	bool fp_dirty;          /* hart's F registers are newer than fpr[] */
+	bool suspended;         /* SBI HSM suspend in progress */
+	/* the load an MMIO exit is waiting for */
+	uint8_t mmio_rd, mmio_len, mmio_size;
+	bool mmio_sext;
+};
+
+struct arch_vm {
+	uint64_t *root;         /* Sv39x4 G-stage root table (16 KiB) */
+	uint64_t hgatp;
+	uint64_t htimedelta;    /* guest time = host time + htimedelta */
+	bool flush_vvma;        /* VS-stage TLB entries of this VM are stale */
+};
+#endif
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * vCPUs on the RISC-V H extension: loading and saving the VS-level state,
+ * entering the guest, and turning traps into portable exits.
+ */
+#include "arch/riscv64/rv.h"
+#include "arch/riscv64/gstage.h"
+#include "arch/riscv64/insn.h"
+#include "core/log.h"
+#include "core/palloc.h"
+#include "lib/fdt.h"
+#include "lib/string.h"
+
+_Static_assert(offsetof(struct vcpu, arch) == 0, "switch.S reaches arch_vcpu at the vcpu");
+_Static_assert(offsetof(struct arch_vcpu, gpr) == VCPU_PC, "VCPU_PC");
+_Static_assert(offsetof(struct arch_vcpu, host_sp) == VCPU_HOST_SP, "VCPU_HOST_SP");
+_Static_assert(offsetof(struct arch_vcpu, hstatus) == VCPU_HSTATUS, "VCPU_HSTATUS");
+_Static_assert(offsetof(struct arch_vcpu, sstatus) == VCPU_SSTATUS, "VCPU_SSTATUS");
+
+#define INSN_WFI 0x10500073U
+
+static struct vcpu *loaded;     /* whose VS CSRs are in the hart */
+static struct vm *loaded_vm;    /* whose hgatp and htimedelta are in the hart */
+static struct vcpu *fp_owner;   /* whose F registers are in the hart */
+static uint64_t want_deadline = UINT64_MAX;     /* what the core asked for */
+static uint64_t hw_deadline;    /* what the host timer is programmed to */
+
+/* ------------------------------------------------------------ stage 2 */
+
+static uint64_t pt_page(void *ctx)
+{
+	UNUSED(ctx);
+	return palloc_alloc(PAGE_SIZE, PAGE_SIZE);
+}
+
+static const struct gstage_alloc pt_alloc = { pt_page, NULL };
+
+static inline void hfence_gvma_all(void)
+{
+	__asm__ volatile(".option push\n.option arch, +h\nhfence.gvma zero, zero\n.option pop" ::: "memory");
+}
+
+static inline void hfence_vvma_all(void)
+{
+	__asm__ volatile(".option push\n.option arch, +h\nhfence.vvma zero, zero\n.option pop" ::: "memory");
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	uint64_t root = palloc_alloc(GSTAGE_ROOT_SIZE, GSTAGE_ROOT_SIZE), vmid = 0;
+
+	if (!root)
+		return -1;
+	if (rv_plat.vmid_bits && vm->id + 1 < (1UL << rv_plat.vmid_bits))
+		vmid = vm->id + 1;
+	vm->arch.root = (uint64_t *)(uintptr_t)root;
+	vm->arch.hgatp = HGATP_MODE_SV39X4 | vmid << HGATP_VMID_SHIFT | root >> 12;
+	return 0;
+}
+
+int arch_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	int r = gstage_map(vm->arch.root, gpa, hpa, size,
+			   GSTAGE_R | GSTAGE_W | GSTAGE_X, &pt_alloc);
+
+	hfence_gvma_all();
+	return r;
+}
+
+void arch_vm_reset(struct vm *vm)
+{
+	vm->arch.htimedelta = 0 - rv_now();     /* guest time starts at 0 */
+	vm->arch.flush_vvma = true;
+	if (loaded_vm == vm)
+		loaded_vm = NULL;
+	if (loaded && loaded->vm == vm)
+		loaded = NULL;
+}
+
+void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)
+{
+	struct fdt f;
+	int cpus;
+
+	if (fdt_init(&f, dtb, size) || (cpus = fdt_path_offset(&f, "/cpus")) < 0 ||
+	    fdt_setprop_u32_inplace(&f, cpus, "timebase-frequency", (uint32_t)rv_plat.timebase))
+		pr_warn("vm %s: could not set timebase-frequency in its device tree",
+			vm->cfg->name);
+}
+
+/* ------------------------------------------------------------ vCPU state */
+
+void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	memset(a, 0, sizeof(*a));
+	a->gpr[0] = pc;
+	a->gpr[10] = arg0;
+	a->gpr[11] = arg1;
+	a->hstatus = HSTATUS_VSXL_64 | HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_VTW;
+	a->sstatus = SSTATUS_SPP | SSTATUS_FS_INITIAL | SSTATUS_UXL_64;
+	a->vsstatus = SSTATUS_UXL_64;
+	a->vstimecmp = UINT64_MAX;
+	if (loaded == v)
+		loaded = NULL;
+	if (fp_owner == v)
+		fp_owner = NULL;
+}
+
+uint64_t arch_vcpu_pc(struct vcpu *v)
+{
+	return v->arch.gpr[0];
+}
+
+static void vcpu_put(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	a->vsstatus = csr_read(CSR_VSSTATUS);
+	a->vsie = csr_read(CSR_VSIE);
+	a->vstvec = csr_read(CSR_VSTVEC);
+	a->vsscratch = csr_read(CSR_VSSCRATCH);
+	a->vsepc = csr_read(CSR_VSEPC);
+	a->vscause = csr_read(CSR_VSCAUSE);
+	a->vstval = csr_read(CSR_VSTVAL);
+	a->vsatp = csr_read(CSR_VSATP);
+	if (rv_plat.has_sstc)
+		a->vstimecmp = csr_read(CSR_VSTIMECMP);
+}
+
+static void vcpu_load(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+	struct vm *vm = v->vm;
+
+	if (loaded)
+		vcpu_put(loaded);
+	csr_write(CSR_VSSTATUS, a->vsstatus);
+	csr_write(CSR_VSIE, a->vsie);
+	csr_write(CSR_VSTVEC, a->vstvec);
+	csr_write(CSR_VSSCRATCH, a->vsscratch);
+	csr_write(CSR_VSEPC, a->vsepc);
+	csr_write(CSR_VSCAUSE, a->vscause);
+	csr_write(CSR_VSTVAL, a->vstval);
+	csr_write(CSR_VSATP, a->vsatp);
+	if (rv_plat.has_sstc)
+		csr_write(CSR_VSTIMECMP, a->vstimecmp);
+	if (loaded_vm != vm) {
+		csr_write(CSR_HGATP, vm->arch.hgatp);
+		csr_write(CSR_HTIMEDELTA, vm->arch.htimedelta);
+		if (!(vm->arch.hgatp & HGATP_VMID_MASK))
+			hfence_gvma_all();      /* no VMIDs: nothing tags the TLB */
+		loaded_vm = vm;
+	}
+	/* vCPUs of one VM share a VMID on this one hart: their VS-stage
+	 * entries must not leak into each other. */
+	hfence_vvma_all();
+	vm->arch.flush_vvma = false;
+	if (fp_owner != v) {
+		if (fp_owner && fp_owner->arch.fp_dirty) {
+			rv_fp_save(fp_owner->arch.fpr);
+			fp_owner->arch.fp_dirty = false;
+		}
+		rv_fp_restore(a->fpr);
+		fp_owner = v;
+	}
+	loaded = v;
+}
+
+static uint64_t vcpu_vstimecmp(struct vcpu *v)
+{
+	if (v == loaded && rv_plat.has_sstc)
+		return csr_read(CSR_VSTIMECMP);
+	return v->arch.vstimecmp;
+}
+
+bool rv_vcpu_timer_pending(struct vcpu *v)
+{
+	return vcpu_vstimecmp(v) <= rv_now() + v->vm->arch.htimedelta;
+}
+
+/* Host time at which the vCPU's virtual timer fires, UINT64_MAX: never. */
+static uint64_t timer_host_deadline(struct vcpu *v)
+{
+	uint64_t g = vcpu_vstimecmp(v), start = 0 - v->vm->arch.htimedelta;
+
+	if (g == UINT64_MAX || g > UINT64_MAX - start)
+		return UINT64_MAX;
+	return g + start;
+}
+
+void rv_vcpu_set_timer(struct vcpu *v, uint64_t guest_deadline)
+{
+	v->arch.vstimecmp = guest_deadline;
+	if (v == loaded && rv_plat.has_sstc)
+		csr_write(CSR_VSTIMECMP, guest_deadline);
+}
+
+void rv_vcpu_local_vvma_flush(void)
+{
+	hfence_vvma_all();
+}
+
+void arch_vcpu_set_ext_irq(struct vcpu *v, bool level)
+{
+	if (level)
+		v->arch.hvip |= MIP_VSEIP;
+	else
+		v->arch.hvip &= ~MIP_VSEIP;
+}
+
+bool arch_vcpu_irq_pending(struct vcpu *v)
+{
+	uint64_t pend = v->arch.hvip, vsie = v == loaded ? csr_read(CSR_VSIE) : v->arch.vsie;
+
+	if (rv_vcpu_timer_pending(v))
+		pend |= MIP_VSTIP;
+	/* hvip's VS bits sit one above the vsie bits that enable them */
+	return ((pend >> 1) & vsie & 0x222) != 0;
+}
+
+/* ------------------------------------------------------------ host timer */
+
+static void program_timer(uint64_t d)
+{
+	if (d == hw_deadline)
+		return;
+	hw_deadline = d;
+	if (rv_plat.has_sstc)
+		csr_write(CSR_STIMECMP, d);
+	else
+		rv_sbi_call(0x54494D45, 0, d, 0, 0);
+}
+
+void arch_set_deadline(uint64_t deadline)
+{
+	want_deadline = deadline;
+	program_timer(deadline);
+}
+
+uint64_t arch_now(void)
+{
+	return rv_now();
+}
+
+uint64_t arch_ticks_per_sec(void)
+{
+	return rv_plat.timebase;
+}
+
+void arch_idle(void)
+{
+	__asm__ volatile("wfi" ::: "memory");
+	if (csr_read(CSR_SIP) & MIP_SEIP)
+		rv_host_irq();
+}
+
+/* ------------------------------------------------------------ exits */
+
+static void fault(struct vm_exit *e, struct vcpu *v, uint64_t gpa, const char *what)
+{
+	e->reason = EXIT_FAULT;
+	e->fault.gpa = gpa;
+	e->fault.pc = v->arch.gpr[0];
+	e->fault.what = what;
+}
+
+/* Deliver a synchronous exception to the (loaded) vCPU's VS-mode. */
+static void inject_exception(struct vcpu *v, unsigned long cause, unsigned long tval)
+{
+	struct arch_vcpu *a = &v->arch;
+	unsigned long vs = csr_read(CSR_VSSTATUS);
+
+	vs &= ~(SSTATUS_SPP | SSTATUS_SPIE);
+	if (a->sstatus & SSTATUS_SPP)
+		vs |= SSTATUS_SPP;
+	if (vs & SSTATUS_SIE)
+		vs |= SSTATUS_SPIE;
+	vs &= ~SSTATUS_SIE;
+	csr_write(CSR_VSSTATUS, vs);
+	csr_write(CSR_VSEPC, a->gpr[0]);
+	csr_write(CSR_VSCAUSE, cause);
+	csr_write(CSR_VSTVAL, tval);
+	a->gpr[0] = csr_read(CSR_VSTVEC) & ~3UL;
+	a->sstatus |= SSTATUS_SPP;
+	a->hstatus |= HSTATUS_SPVP;
+}
+
+/* The instruction at the guest pc, fetched as the guest would. */
+static int fetch_insn(struct vcpu *v, uint32_t *insn)
+{
+	unsigned long err = 0;
+	uint64_t pc = v->arch.gpr[0];
+	uint32_t lo = rv_fetch_guest_half(pc, &err), hi = 0;
+
+	if (err)
+		return -1;
+	if ((lo & 3) == 3) {
+		hi = rv_fetch_guest_half(pc + 2, &err);
+		if (err)
+			return -1;
+	}
+	*insn = lo | hi << 16;
+	return 0;
+}
+
+/* A halt (WFI, HSM suspend): true when the core must block the vCPU. */
+bool rv_vcpu_halt(struct vcpu *v, struct vm_exit *e)
+{
+	if (arch_vcpu_irq_pending(v))
+		return false;
+	e->reason = EXIT_HALT;
+	e->halt.deadline = (csr_read(CSR_VSIE) & (1UL << IRQ_S_TIMER)) ?
+			   timer_host_deadline(v) : UINT64_MAX;
+	return true;
+}
+
+static bool virtual_insn(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t insn = (uint32_t)csr_read(CSR_STVAL);
+
+	if (!insn && fetch_insn(v, &insn)) {
+		fault(e, v, 0, "cannot fetch the instruction at its pc");
+		return true;
+	}
+	if (insn == INSN_WFI) {
+		v->arch.gpr[0] += 4;
+		return rv_vcpu_halt(v, e);
+	}
+	/* A privileged instruction or CSR the VM does not have. */
+	inject_exception(v, EXC_ILLEGAL_INST, insn);
+	return false;
+}
+
+static void mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
+{
+	struct arch_vcpu *a = &v->arch;
+	uint64_t gpa = csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3);
+	uint32_t insn = (uint32_t)csr_read(CSR_HTINST);
+	struct rv_mem_insn m;
+	unsigned len;
+
+	if (insn & 1) {
+		/* A transformed instruction: bit 1 clear means a 16-bit original. */
+		len = (insn & 2) ? 4 : 2;
+		insn |= 2;
+	} else if (fetch_insn(v, &insn)) {
+		fault(e, v, gpa, "access outside its memory (instruction unreadable)");
+		return;
+	} else {
+		len = rv_insn_len(insn);
+	}
+	if (rv_decode_mem(insn, &m) || m.store != store) {
+		fault(e, v, gpa, "access outside its memory by an instruction MMIO cannot emulate");
+		return;
+	}
+	if (gpa & (m.size - 1U)) {
+		fault(e, v, gpa, "misaligned access outside its memory");
+		return;
+	}
+	a->mmio_rd = m.reg;
+	a->mmio_len = (uint8_t)len;
+	a->mmio_size = m.size;
+	a->mmio_sext = m.sext;
+	e->reason = EXIT_MMIO;
+	e->mmio.gpa = gpa;
+	e->mmio.size = m.size;
+	e->mmio.write = m.store;
+	e->mmio.value = 0;
+	if (m.store && m.reg) {
+		uint64_t val = a->gpr[m.reg];
+
+		e->mmio.value = m.size == 8 ? val : val & ((1ULL << (8 * m.size)) - 1);
+	}
+}
+
+void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	if (!e->mmio.write && a->mmio_rd) {
+		uint64_t val = e->mmio.value;
+		unsigned bits = 8U * a->mmio_size;
+
+		if (bits < 64) {
+			val &= (1ULL << bits) - 1;
+			if (a->mmio_sext && (val >> (bits - 1)) & 1)
+				val |= ~0ULL << bits;
+		}
+		a->gpr[a->mmio_rd] = val;
+	}
+	a->gpr[0] += a->mmio_len;
+}
+
+static const char *const exc_names[24] = {
+	[EXC_INST_MISALIGNED] = "misaligned instruction fetch",
+	[EXC_INST_ACCESS] = "instruction access fault",
+	[EXC_ILLEGAL_INST] = "illegal instruction",
+	[EXC_BREAKPOINT] = "breakpoint",
+	[EXC_LOAD_MISALIGNED] = "misaligned load",
+	[EXC_LOAD_ACCESS] = "load access fault",
+	[EXC_STORE_MISALIGNED] = "misaligned store",
+	[EXC_STORE_ACCESS] = "store access fault",
+	[EXC_ECALL_U] = "ecall from VU-mode",
+	[EXC_INST_GUEST_PF] = "instruction fetch outside its memory",
+};
+
+void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	if (unlikely(loaded != v))
+		vcpu_load(v);
+	a->suspended = false;
+	for (;;) {
+		unsigned long cause;
+
+		if (!rv_plat.has_sstc) {
+			/* No Sstc: the virtual timer is a software interrupt. */
+			uint64_t d = timer_host_deadline(v);
+
+			if (rv_vcpu_timer_pending(v))
+				a->hvip |= MIP_VSTIP;
+			else
+				a->hvip &= ~MIP_VSTIP;
+			program_timer(d < want_deadline ? d : want_deadline);
+		}
+		csr_write(CSR_HVIP, a->hvip);
+		rv_vcpu_enter(a);
+		a->hvip = csr_read(CSR_HVIP);
+		if ((a->sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
+			a->fp_dirty = true;
+			a->sstatus = (a->sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+		}
+		cause = csr_read(CSR_SCAUSE);
+		if (cause & CAUSE_IRQ_FLAG) {
+			if ((cause & ~CAUSE_IRQ_FLAG) == IRQ_S_EXT) {
+				rv_host_irq();
+				e->reason = EXIT_HOST_IRQ;
+			} else {
+				e->reason = EXIT_TICK;
+			}
+			return;
+		}
+		switch (cause) {
+		case EXC_ECALL_VS:
+			if (rv_sbi_ecall(v, e))
+				return;
+			continue;
+		case EXC_VIRTUAL_INST:
+			if (virtual_insn(v, e))
+				return;
+			continue;
+		case EXC_LOAD_GUEST_PF:
+		case EXC_STORE_GUEST_PF:
+			mmio_exit(v, e, cause == EXC_STORE_GUEST_PF);
+			return;
+		default:
+			fault(e, v, cause == EXC_INST_GUEST_PF ?
+				    (csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3)) : 0,
+			      cause < ARRAY_SIZE(exc_names) && exc_names[cause] ?
+				    exc_names[cause] : "unexpected exception");
+			return;
+		}
+	}
+}

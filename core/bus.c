@@ -1,0 +1,38 @@
+#include "core/bus.h"
+
+int bus_add(struct bus *b, uint64_t base, uint64_t size,
+	    const struct dev_ops *ops, void *dev)
+{
+	if (b->ndevs >= CFG_MAX_DEVICES)
+		return -1;
+	b->devs[b->ndevs++] = (struct bus_dev){ base, size, ops, dev, 0, 0 };
+	return 0;
+}
+
+int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write, uint64_t *val)
+{
+	for (unsigned i = 0; i < b->ndevs; i++) {
+		struct bus_dev *d = &b->devs[i];
+		uint64_t off = addr - d->base;
+
+		if (addr < d->base || off >= d->size)
+			continue;
+		if (size > d->size - off)
+			return -1;
+		if (write) {
+			d->writes++;
+			return d->ops->write(d->dev, off, size, *val);
+		}
+		d->reads++;
+		return d->ops->read(d->dev, off, size, val);
+	}
+	b->unclaimed++;
+	return -1;
+}
+
+void bus_reset(struct bus *b)
+{
+	for (unsigned i = 0; i < b->ndevs; i++)
+		if (b->devs[i].ops->reset)
+			b->devs[i].ops->reset(b->devs[i].dev);
+}

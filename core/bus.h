@@ -1,0 +1,27 @@
+/* Per-VM device bus: MMIO windows mapped to device model instances. */
+#ifndef TESSERA_CORE_BUS_H
+#define TESSERA_CORE_BUS_H
+
+#include "devices/device.h"
+#include "core/config.h"
+
+struct bus_dev {
+	uint64_t base, size;
+	const struct dev_ops *ops;
+	void *dev;
+	uint64_t reads, writes;         /* statistics */
+};
+
+struct bus {
+	struct bus_dev devs[CFG_MAX_DEVICES];
+	unsigned ndevs;
+	uint64_t unclaimed;             /* accesses that hit no device */
+};
+
+int bus_add(struct bus *b, uint64_t base, uint64_t size,
+	    const struct dev_ops *ops, void *dev);
+/* 0 on success; -1 when no device claims the range or the device refuses. */
+int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write, uint64_t *val);
+void bus_reset(struct bus *b);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * The core's loop: pick a vCPU, run it until the back end returns a portable
+ * exit, handle the exit. Time slices and halted vCPUs' timers share one host
+ * timer, programmed for the earliest thing the core must do.
+ */
+#include "core/core.h"
+#include "core/log.h"
+#include "core/palloc.h"
+#include "core/sched.h"
+#include "core/vm.h"
+
+#define TESSERA_VERSION "0.1"
+
+static uint64_t next_wake = UINT64_MAX;  /* earliest wake_at of a blocked vCPU */
+
+void timers_note_block(uint64_t deadline)
+{
+	if (deadline < next_wake)
+		next_wake = deadline;
+}
+
+static void timers_check(uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; i < nvms; i++) {
+		for (unsigned k = 0; k < vms[i].nvcpus; k++) {
+			struct vcpu *v = &vms[i].vcpus[k];
+
+			if (v->state != VCPU_BLOCKED)
+				continue;
+			if (v->wake_at <= now || arch_vcpu_irq_pending(v)) {
+				v->wake_at = UINT64_MAX;
+				sched_wake(v);
+			} else if (v->wake_at < next) {
+				next = v->wake_at;
+			}
+		}
+	}
+	next_wake = next;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+void core_main(void)
+{
+	const struct cfg_system *cfg = &tessera_config;
+	uint64_t console_due, slice;
+	struct vm_exit e;
+
+	pr_info("Tessera %s: scenario '%s', %u VM(s), time slice %u us, %llu KiB free RAM",
+		TESSERA_VERSION, cfg->name, cfg->nvms, cfg->time_slice_us,
+		(unsigned long long)(palloc_free_bytes() >> 10));
+	slice = arch_ticks_per_sec() * cfg->time_slice_us / 1000000;
+	sched_init(slice);
+	if (vm_build_all(cfg)) {
+		pr_err("cannot build the VMs of scenario '%s'; stopping", cfg->name);
+		arch_poweroff(true);
+	}
+	for (unsigned i = 0; i < nvms; i++) {
+		pr_info("vm %u '%s': %u vCPU(s), entry 0x%llx, starting", i, vms[i].cfg->name,
+			vms[i].nvcpus, (unsigned long long)vms[i].cfg->entry);
+		vm_start(&vms[i]);
+	}
+
+	console_due = console_next_deadline();
+	for (;;) {
+		uint64_t now = arch_now();
+		struct vcpu *v;
+
+		if (unlikely(now >= next_wake))
+			timers_check(now);
+		if (unlikely(console_changed)) {
+			console_changed = false;
+			console_due = console_next_deadline();
+		}
+		if (unlikely(now >= console_due)) {
+			console_poll(now);
+			console_due = console_next_deadline();
+		}
+		v = sched_next(now);
+		if (unlikely(!v)) {
+			if (vm_all_stopped()) {
+				pr_info("all VMs stopped; %llu vCPU switches", (unsigned long long)sched.switches);
+				arch_poweroff(false);
+			}
+			arch_set_deadline(min_u64(next_wake, console_due));
+			arch_idle();
+			continue;
+		}
+		arch_set_deadline(min_u64(sched.slice_end, min_u64(next_wake, console_due)));
+		arch_vcpu_run(v, &e);
+		v->stats.exits[e.reason]++;
+		vm_handle_exit(v, &e);
+	}
+}

@@ -1,0 +1,134 @@
+#include "core/sched.h"
+#include "lib/string.h"
+
+struct sched sched;
+
+void sched_init(uint64_t slice_ticks)
+{
+	memset(&sched, 0, sizeof(sched));
+	sched.slice = slice_ticks ? slice_ticks : 1;
+}
+
+void sched_enqueue(struct vcpu *v, bool at_head)
+{
+	v->state = VCPU_RUNNABLE;
+	v->rq_next = NULL;
+	if (!sched.head) {
+		sched.head = sched.tail = v;
+	} else if (at_head) {
+		v->rq_next = sched.head;
+		sched.head = v;
+	} else {
+		sched.tail->rq_next = v;
+		sched.tail = v;
+	}
+}
+
+/* Second place in the queue: behind a vCPU that just woke up. */
+static void enqueue_second(struct vcpu *v)
+{
+	if (!sched.head) {
+		sched_enqueue(v, true);
+		return;
+	}
+	v->state = VCPU_RUNNABLE;
+	v->rq_next = sched.head->rq_next;
+	sched.head->rq_next = v;
+	if (sched.tail == sched.head)
+		sched.tail = v;
+}
+
+void sched_remove(struct vcpu *v)
+{
+	struct vcpu **pp = &sched.head, *prev = NULL;
+
+	if (sched.current == v)
+		sched.current = NULL;
+	for (; *pp; prev = *pp, pp = &(*pp)->rq_next) {
+		if (*pp == v) {
+			*pp = v->rq_next;
+			if (sched.tail == v)
+				sched.tail = prev;
+			v->rq_next = NULL;
+			return;
+		}
+	}
+}
+
+static struct vcpu *pop_head(void)
+{
+	struct vcpu *v = sched.head;
+
+	if (v) {
+		sched.head = v->rq_next;
+		if (!sched.head)
+			sched.tail = NULL;
+		v->rq_next = NULL;
+	}
+	return v;
+}
+
+struct vcpu *sched_next(uint64_t now)
+{
+	struct vcpu *cur = sched.current, *v;
+
+	if (cur && cur->state == VCPU_RUNNING) {
+		if (!sched.need_resched && now < sched.slice_end)
+			return cur;
+		if (!sched.head) {
+			/* Alone on the CPU: a new slice, no switch. */
+			sched.need_resched = false;
+			if (now >= sched.slice_end)
+				sched.slice_end = now + sched.slice;
+			return cur;
+		}
+		if (now < sched.slice_end) {
+			/* Preempted by a wake-up: keep the rest of the slice. */
+			cur->slice_left = sched.slice_end - now;
+			enqueue_second(cur);
+		} else {
+			cur->slice_left = 0;
+			sched_enqueue(cur, false);
+		}
+	}
+	sched.need_resched = false;
+	v = pop_head();
+	sched.current = v;
+	if (!v)
+		return NULL;
+	v->state = VCPU_RUNNING;
+	sched.slice_end = now + (v->slice_left ? v->slice_left : sched.slice);
+	v->slice_left = 0;
+	if (v != cur)
+		sched.switches++;
+	return v;
+}
+
+void sched_block_current(void)
+{
+	struct vcpu *cur = sched.current;
+
+	if (cur)
+		cur->state = VCPU_BLOCKED;
+	sched.current = NULL;
+}
+
+void sched_yield_current(void)
+{
+	struct vcpu *cur = sched.current;
+
+	if (cur) {
+		cur->slice_left = 0;
+		sched_enqueue(cur, false);
+	}
+	sched.current = NULL;
+}
+
+void sched_wake(struct vcpu *v)
+{
+	if (v->state != VCPU_BLOCKED)
+		return;
+	sched_enqueue(v, true);
+	if (sched.current && sched.current != v)
+		sched.need_resched = true;
+}

@@ -1,0 +1,366 @@
+#include "core/vm.h"
+#include "core/log.h"
+#include "core/core.h"
+#include "core/palloc.h"
+#include "core/sched.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+
+struct vm vms[CFG_MAX_VMS];
+unsigned nvms;
+
+static const char *const policy_name[] = {
+	[CFG_POLICY_STOP] = "stop",
+	[CFG_POLICY_RESTART] = "restart",
+	[CFG_POLICY_HALT_ALL] = "halt-all",
+};
+
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < vm->nregions; i++) {
+		struct vm_region *r = &vm->regions[i];
+		uint64_t off = gpa - r->gpa;
+
+		if (gpa >= r->gpa && off < r->size && len <= r->size - off)
+			return (void *)(uintptr_t)(r->hpa + off);
+	}
+	return NULL;
+}
+
+/* PLIC context i drives vCPU i's external interrupt. */
+static void plic_out(void *opaque, unsigned ctx, bool level)
+{
+	struct vm *vm = opaque;
+
+	if (ctx >= vm->nvcpus)
+		return;
+	arch_vcpu_set_ext_irq(&vm->vcpus[ctx], level);
+	if (level) {
+		vm->vcpus[ctx].stats.irqs_injected++;
+		vcpu_kick(&vm->vcpus[ctx]);
+	}
+}
+
+static void uart_tx(void *opaque, uint8_t c)
+{
+	console_vm_putc(opaque, c);
+}
+
+static int build_memory(struct vm *vm)
+{
+	const struct cfg_vm *c = vm->cfg;
+
+	for (unsigned i = 0; i < c->nregions; i++) {
+		const struct cfg_region *cr = &c->regions[i];
+		uint64_t hpa, align = PAGE_SIZE;
+
+		if (cr->phys) {
+			if (palloc_claim(cr->phys, cr->size)) {
+				pr_err("vm %s: memory[%u]: host range 0x%llx+0x%llx is not free RAM",
+				       c->name, i, (unsigned long long)cr->phys,
+				       (unsigned long long)cr->size);
+				return -1;
+			}
+			hpa = cr->phys;
+		} else {
+			/* Same offset inside a huge page as the GPA, so stage 2
+			 * can use 2 MiB / 1 GiB leaves. */
+			if (cr->size >= GiB(1) && IS_ALIGNED(cr->gpa, GiB(1)))
+				align = GiB(1);
+			else if (cr->size >= MiB(2) && IS_ALIGNED(cr->gpa, MiB(2)))
+				align = MiB(2);
+			hpa = palloc_alloc(cr->size, align);
+			if (!hpa) {
+				pr_err("vm %s: memory[%u]: out of host memory for 0x%llx bytes",
+				       c->name, i, (unsigned long long)cr->size);
+				return -1;
+			}
+		}
+		vm->regions[i] = (struct vm_region){ cr->gpa, cr->size, hpa };
+		if (arch_vm_map(vm, cr->gpa, hpa, cr->size)) {
+			pr_err("vm %s: memory[%u]: cannot build stage-2 tables", c->name, i);
+			return -1;
+		}
+		pr_info("vm %s: RAM 0x%llx-0x%llx at host 0x%llx", c->name,
+			(unsigned long long)cr->gpa, (unsigned long long)(cr->gpa + cr->size),
+			(unsigned long long)hpa);
+	}
+	vm->nregions = c->nregions;
+	return 0;
+}
+
+static int build_devices(struct vm *vm)
+{
+	const struct cfg_vm *c = vm->cfg;
+	struct irq_line outs[PLIC_MAX_CONTEXTS];
+
+	/* Interrupt controllers first: the other devices are wired to them. */
+	for (unsigned i = 0; i < c->ndevices; i++) {
+		if (c->devices[i].type != CFG_DEV_PLIC)
+			continue;
+		for (unsigned k = 0; k < PLIC_MAX_CONTEXTS; k++)
+			outs[k] = (struct irq_line){ plic_out, vm, k };
+		vm->plic = &vm->devs[i].plic;
+		plic_init(vm->plic, 32, vm->nvcpus, outs);
+	}
+	for (unsigned i = 0; i < c->ndevices; i++) {
+		const struct cfg_device *d = &c->devices[i];
+		const struct dev_ops *ops;
+
+		switch (d->type) {
+		case CFG_DEV_PLIC:
+			ops = &plic_ops;
+			break;
+		case CFG_DEV_UART16550: {
+			struct irq_line irq = { NULL, NULL, 0 };
+
+			if (vm->plic && d->irq)
+				irq = (struct irq_line){ plic_set_irq, vm->plic, d->irq };
+			uart16550_init(&vm->devs[i].uart, irq, uart_tx, vm, false);
+			if (!vm->console_uart)
+				vm->console_uart = &vm->devs[i].uart;
+			ops = &uart16550_ops;
+			break;
+		}
+		default:
+			pr_err("vm %s: device[%u]: unknown type %d", c->name, i, d->type);
+			return -1;
+		}
+		if (bus_add(&vm->bus, d->base, d->size, ops, &vm->devs[i])) {
+			pr_err("vm %s: device[%u]: too many devices", c->name, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Fresh RAM with the original images and device tree. */
+static int load_images(struct vm *vm)
+{
+	const struct cfg_vm *c = vm->cfg;
+	void *dst;
+
+	for (unsigned i = 0; i < vm->nregions; i++)
+		memset((void *)(uintptr_t)vm->regions[i].hpa, 0, vm->regions[i].size);
+	for (unsigned i = 0; i < c->nimages; i++) {
+		const struct cfg_image *im = &c->images[i];
+
+		dst = vm_gpa_to_hva(vm, im->gpa, im->size);
+		if (!dst) {
+			pr_err("vm %s: image %s does not fit its region", c->name, im->name);
+			return -1;
+		}
+		memcpy(dst, im->data, im->size);
+	}
+	if (c->dtb_size) {
+		dst = vm_gpa_to_hva(vm, c->dtb_gpa, c->dtb_size);
+		if (!dst) {
+			pr_err("vm %s: device tree does not fit at 0x%llx", c->name,
+			       (unsigned long long)c->dtb_gpa);
+			return -1;
+		}
+		memcpy(dst, c->dtb, c->dtb_size);
+		arch_vm_fixup_dtb(vm, dst, c->dtb_size);
+	}
+	return 0;
+}
+
+static int vm_build(struct vm *vm, unsigned id, const struct cfg_vm *c)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->id = id;
+	vm->cfg = c;
+	vm->nvcpus = c->vcpus;
+	if (vm->nvcpus == 0 || vm->nvcpus > CFG_MAX_VCPUS || c->nregions > CFG_MAX_REGIONS ||
+	    c->ndevices > CFG_MAX_DEVICES) {
+		pr_err("vm %s: bad limits in the generated config", c->name);
+		return -1;
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].vm = vm;
+		vm->vcpus[i].id = i;
+		vm->vcpus[i].state = VCPU_STOPPED;
+		vm->vcpus[i].wake_at = UINT64_MAX;
+	}
+	if (arch_vm_init(vm)) {
+		pr_err("vm %s: cannot set up stage-2 translation", c->name);
+		return -1;
+	}
+	if (build_memory(vm) || build_devices(vm) || load_images(vm))
+		return -1;
+	return 0;
+}
+
+int vm_build_all(const struct cfg_system *cfg)
+{
+	if (cfg->nvms == 0 || cfg->nvms > CFG_MAX_VMS) {
+		pr_err("config %s: %u VMs (1..%u allowed)", cfg->name, cfg->nvms, CFG_MAX_VMS);
+		return -1;
+	}
+	for (unsigned i = 0; i < cfg->nvms; i++) {
+		if (vm_build(&vms[i], i, &cfg->vms[i]))
+			return -1;
+		nvms = i + 1;
+	}
+	return 0;
+}
+
+void vm_start(struct vm *vm)
+{
+	struct vcpu *v0 = &vm->vcpus[0];
+
+	arch_vm_reset(vm);
+	vm->state = VM_RUNNING;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i].state = VCPU_STOPPED;
+		vm->vcpus[i].wake_at = UINT64_MAX;
+		vm->vcpus[i].slice_left = 0;
+	}
+	arch_vcpu_reset(v0, vm->cfg->entry, 0, vm->cfg->dtb_gpa);
+	sched_enqueue(v0, false);
+}
+
+void vm_stop(struct vm *vm, const char *why)
+{
+	if (vm->state == VM_STOPPED)
+		return;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		sched_remove(&vm->vcpus[i]);
+		vm->vcpus[i].state = VCPU_STOPPED;
+		vm->vcpus[i].wake_at = UINT64_MAX;
+	}
+	if (vm->con.len)
+		console_emit_line(vm->cfg->name, vm->con.line, vm->con.len);
+	vm->con.len = 0;
+	vm->state = VM_STOPPED;
+	pr_info("vm %s stopped: %s", vm->cfg->name, why);
+}
+
+void vm_restart(struct vm *vm, const char *why)
+{
+	vm_stop(vm, why);
+	bus_reset(&vm->bus);
+	if (load_images(vm)) {
+		pr_err("vm %s: cannot reload its images; it stays stopped", vm->cfg->name);
+		return;
+	}
+	vm->restarts++;
+	pr_info("vm %s restarting (restart %u)", vm->cfg->name, vm->restarts);
+	vm_start(vm);
+}
+
+void vm_event(struct vm *vm, enum cfg_policy policy, const char *what)
+{
+	pr_info("vm %s: %s: policy %s", vm->cfg->name, what,
+		policy < ARRAY_SIZE(policy_name) ? policy_name[policy] : "?");
+	switch (policy) {
+	case CFG_POLICY_RESTART:
+		if (vm->cfg->max_restarts && vm->restarts >= vm->cfg->max_restarts) {
+			vm_stop(vm, "restart limit reached");
+			return;
+		}
+		vm_restart(vm, what);
+		return;
+	case CFG_POLICY_HALT_ALL:
+		pr_info("halting the machine (policy of vm %s)", vm->cfg->name);
+		arch_poweroff(false);
+	case CFG_POLICY_STOP:
+	default:
+		vm_stop(vm, what);
+		return;
+	}
+}
+
+bool vm_all_stopped(void)
+{
+	for (unsigned i = 0; i < nvms; i++)
+		if (vms[i].state != VM_STOPPED)
+			return false;
+	return true;
+}
+
+int vcpu_start(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
+{
+	if (v->state != VCPU_STOPPED || v->vm->state != VM_RUNNING)
+		return -1;
+	arch_vcpu_reset(v, pc, arg0, arg1);
+	v->slice_left = 0;
+	sched_enqueue(v, false);
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->state == VCPU_BLOCKED && arch_vcpu_irq_pending(v)) {
+		v->wake_at = UINT64_MAX;
+		sched_wake(v);
+	}
+}
+
+static void vcpu_halt(struct vcpu *v, uint64_t deadline)
+{
+	if (arch_vcpu_irq_pending(v))
+		return;                 /* an interrupt is already waiting: go on */
+	v->wake_at = deadline;
+	sched_block_current();
+	timers_note_block(deadline);
+}
+
+static void vcpu_stop_self(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	sched_remove(v);
+	v->state = VCPU_STOPPED;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].state != VCPU_STOPPED)
+			return;
+	vm_event(vm, vm->cfg->on_shutdown, "all vCPUs stopped");
+}
+
+void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	char what[96];
+
+	switch (e->reason) {
+	case EXIT_TICK:
+	case EXIT_HOST_IRQ:
+		return;
+	case EXIT_MMIO:
+		if (likely(bus_access(&vm->bus, e->mmio.gpa, e->mmio.size, e->mmio.write,
+				      &e->mmio.value) == 0)) {
+			arch_vcpu_complete_mmio(v, e);
+			return;
+		}
+		snprintf(what, sizeof(what), "fault: bad %u-byte %s at guest-physical 0x%llx, pc 0x%llx",
+			 e->mmio.size, e->mmio.write ? "store" : "load",
+			 (unsigned long long)e->mmio.gpa, (unsigned long long)arch_vcpu_pc(v));
+		vm_event(vm, vm->cfg->on_fault, what);
+		return;
+	case EXIT_HALT:
+		vcpu_halt(v, e->halt.deadline);
+		return;
+	case EXIT_YIELD:
+		sched_yield_current();
+		return;
+	case EXIT_VCPU_STOP:
+		vcpu_stop_self(v);
+		return;
+	case EXIT_SHUTDOWN:
+		vm_event(vm, vm->cfg->on_shutdown, "guest shutdown");
+		return;
+	case EXIT_REBOOT:
+		vm_event(vm, vm->cfg->on_reboot, "guest reboot");
+		return;
+	case EXIT_FAULT:
+		snprintf(what, sizeof(what), "fault: %s at guest-physical 0x%llx, pc 0x%llx",
+			 e->fault.what, (unsigned long long)e->fault.gpa,
+			 (unsigned long long)e->fault.pc);
+		vm_event(vm, vm->cfg->on_fault, what);
+		return;
+	case EXIT_NR:
+		break;
+	}
+	panic("vcpu %s/%u: bad exit reason %d", vm->cfg->name, v->id, e->reason);
+}

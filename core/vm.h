@@ -1,0 +1,88 @@
+/* VMs and vCPUs: the objects the core manages. */
+#ifndef TESSERA_CORE_VM_H
+#define TESSERA_CORE_VM_H
+
+#include "core/arch_types.h"
+#include "core/arch.h"
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/console.h"
+#include "devices/plic.h"
+#include "devices/uart16550.h"
+
+enum vcpu_state {
+	VCPU_CREATED = 0,       /* built, never started */
+	VCPU_RUNNABLE,          /* on the run queue */
+	VCPU_RUNNING,           /* on the physical CPU now */
+	VCPU_BLOCKED,           /* halted, waiting for an interrupt or its timer */
+	VCPU_STOPPED,           /* powered off (HSM stopped, or its VM stopped) */
+};
+
+enum vm_state { VM_CREATED = 0, VM_RUNNING, VM_STOPPED };
+
+struct vcpu_stats {
+	uint64_t exits[EXIT_NR];
+	uint64_t run_ticks;             /* host ticks spent in the guest's slices */
+	uint64_t irqs_injected;
+	uint64_t hypercalls;
+};
+
+struct vcpu {
+	struct arch_vcpu arch;          /* first: assembly reaches it from the vcpu pointer */
+	struct vm *vm;
+	unsigned id;
+	enum vcpu_state state;
+	struct vcpu *rq_next;           /* run queue link */
+	uint64_t wake_at;               /* host time a BLOCKED vCPU wakes, UINT64_MAX: never */
+	uint64_t slice_left;            /* ticks left of its slice when it was preempted early */
+	struct vcpu_stats stats;
+};
+
+struct vm_region {
+	uint64_t gpa, size, hpa;
+};
+
+union vm_device {
+	struct uart16550 uart;
+	struct plic plic;
+};
+
+struct vm {
+	unsigned id;
+	const struct cfg_vm *cfg;
+	enum vm_state state;
+	unsigned nvcpus;
+	struct vcpu vcpus[CFG_MAX_VCPUS];
+	struct vm_region regions[CFG_MAX_REGIONS];
+	unsigned nregions;
+	struct bus bus;
+	union vm_device devs[CFG_MAX_DEVICES];
+	struct uart16550 *console_uart;  /* the UART wired to the console, or NULL */
+	struct plic *plic;
+	struct console_chan con;
+	uint32_t restarts;
+	struct arch_vm arch;
+};
+
+extern struct vm vms[CFG_MAX_VMS];
+extern unsigned nvms;
+
+/* Build every VM of the config; -1 if one could not be built. */
+int vm_build_all(const struct cfg_system *cfg);
+void vm_start(struct vm *vm);
+void vm_stop(struct vm *vm, const char *why);
+/* Reload images, reset devices and vCPUs, run again. */
+void vm_restart(struct vm *vm, const char *why);
+/* Apply the VM's configured policy to an event. */
+void vm_event(struct vm *vm, enum cfg_policy policy, const char *what);
+void vm_handle_exit(struct vcpu *v, struct vm_exit *e);
+/* Host address of [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+bool vm_all_stopped(void);
+
+/* vCPU power management for SBI HSM and friends. */
+int vcpu_start(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1);
+/* An interrupt became pending for v: wake it if it is halted. */
+void vcpu_kick(struct vcpu *v);
+
+#endif

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Boot a Tessera image in an emulator.
+
+Interactive (stdin is a terminal): QEMU owns the terminal; Ctrl-A x quits
+QEMU, Ctrl-A then a digit gives a VM the keyboard (see docs/operating.md).
+
+Non-interactive: the console is streamed to stdout as it comes, stdin (if
+any) is passed to the console, and the exit status says how it went:
+  0   the hypervisor reported that every VM stopped and powered off cleanly
+  1   the hypervisor reported an error or panic, or the emulator failed
+  124 the time limit (--timeout) ran out
+"""
+import argparse
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+ALL_STOPPED = "[tessera] all VMs stopped"
+ERROR_MARKERS = ("[tessera] ERROR:", "[tessera] PANIC")
+
+
+def qemu_command(args):
+    if args.arch != "riscv64":
+        sys.exit(f"run.py: unsupported arch {args.arch!r}")
+    cmd = ["qemu-system-riscv64", "-M", "virt", "-m", args.memory, "-smp", "1",
+           "-bios", OPENSBI, "-kernel", args.image, "-display", "none"]
+    if args.cpu:
+        cmd += ["-cpu", args.cpu]
+    if args.icount is not None:
+        cmd += ["-icount", f"shift={args.icount},sleep=off"]
+    return cmd
+
+
+def run_interactive(cmd):
+    cmd = cmd + ["-serial", "mon:stdio"]
+    print("[run] " + " ".join(cmd), flush=True)
+    print("[run] Ctrl-A x quits QEMU; Ctrl-A c toggles the QEMU monitor", flush=True)
+    return subprocess.call(cmd)
+
+
+def run_batch(cmd, timeout):
+    cmd = cmd + ["-serial", "stdio", "-monitor", "none"]
+    print("[run] " + " ".join(cmd), flush=True)
+    stdin = subprocess.PIPE
+    proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    saw_error = saw_done = False
+    pending = b""
+    in_fd = sys.stdin.fileno() if sys.stdin and not sys.stdin.closed else None
+    out_fd = proc.stdout.fileno()
+    stdin_open = in_fd is not None
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                print(f"\n[run] timeout: no clean end after {timeout} s; stopping the emulator",
+                      flush=True)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return 124
+            fds = [out_fd] + ([in_fd] if stdin_open else [])
+            ready, _, _ = select.select(fds, [], [], min(left, 0.5))
+            if in_fd in ready:
+                data = os.read(in_fd, 4096)
+                if not data:
+                    stdin_open = False
+                else:
+                    try:
+                        proc.stdin.write(data)
+                        proc.stdin.flush()
+                    except BrokenPipeError:
+                        stdin_open = False
+            if out_fd in ready:
+                data = os.read(out_fd, 65536)
+                if not data:
+                    break
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    line = raw.decode("utf-8", "replace").rstrip("\r")
+                    if line.startswith(ERROR_MARKERS):
+                        saw_error = True
+                    if line.startswith(ALL_STOPPED):
+                        saw_done = True
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if saw_error or rc != 0:
+        print(f"[run] failed: emulator exit status {rc}"
+              f"{', hypervisor reported an error' if saw_error else ''}", flush=True)
+        return 1
+    if not saw_done:
+        print("[run] failed: the emulator stopped before every VM had stopped", flush=True)
+        return 1
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("image")
+    ap.add_argument("--arch", default="riscv64")
+    ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--icount", type=int, default=None,
+                    help="run QEMU with -icount shift=N (deterministic time)")
+    ap.add_argument("--memory", default="256M")
+    ap.add_argument("--cpu", default=None, help="QEMU -cpu value, e.g. rv64,h=false")
+    ap.add_argument("--gdb", action="store_true", help="start halted with a gdb stub")
+    ap.add_argument("--batch", action="store_true", help="non-interactive even on a terminal")
+    args = ap.parse_args()
+    if not os.path.exists(args.image):
+        sys.exit(f"run.py: no image {args.image}")
+    if shutil.which("qemu-system-riscv64") is None:
+        sys.exit("run.py: qemu-system-riscv64 not found (make deps installs it)")
+    cmd = qemu_command(args)
+    if args.gdb:
+        cmd += ["-s", "-S"]
+        print("[run] QEMU waits for gdb on localhost:1234. In another terminal:")
+        print(f"[run]   gdb-multiarch {args.image} -ex 'target remote :1234'")
+        return run_interactive(cmd)
+    if sys.stdin.isatty() and not args.batch:
+        return run_interactive(cmd)
+    return run_batch(cmd, args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
