@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Boot a Tessera image in an emulator.
 
-Interactive (stdin is a terminal): QEMU owns the terminal; Ctrl-A x quits
-QEMU, Ctrl-A then a digit gives a VM the keyboard (see docs/operating.md).
+Interactive (stdin is a terminal): QEMU owns the terminal, with its escape
+key moved to Ctrl-] so that Ctrl-A reaches Tessera: Ctrl-] x quits QEMU,
+Ctrl-A then a digit gives a VM the keyboard (see docs/operating.md).
 
 Non-interactive: the console is streamed to stdout as it comes, stdin (if
 any) is passed to the console, and the exit status says how it went:
@@ -17,7 +18,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
+import tty
 
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
 ALL_STOPPED = "[tessera] all VMs stopped"
@@ -37,9 +40,10 @@ def qemu_command(args):
 
 
 def run_interactive(cmd):
-    cmd = cmd + ["-serial", "mon:stdio"]
+    cmd = cmd + ["-serial", "mon:stdio", "-echr", "0x1d"]
     print("[run] " + " ".join(cmd), flush=True)
-    print("[run] Ctrl-A x quits QEMU; Ctrl-A c toggles the QEMU monitor", flush=True)
+    print("[run] Ctrl-A <digit>: keyboard to VM <digit>; Ctrl-] x quits QEMU; "
+          "Ctrl-] c: QEMU monitor", flush=True)
     return subprocess.call(cmd)
 
 
@@ -55,6 +59,11 @@ def run_batch(cmd, timeout):
     in_fd = sys.stdin.fileno() if sys.stdin and not sys.stdin.closed else None
     out_fd = proc.stdout.fileno()
     stdin_open = in_fd is not None
+    saved_tty = None
+    if stdin_open and os.isatty(in_fd):
+        # Keys go to the guest as typed: no line editing, no local echo.
+        saved_tty = termios.tcgetattr(in_fd)
+        tty.setraw(in_fd)
     try:
         while True:
             left = deadline - time.monotonic()
@@ -92,6 +101,8 @@ def run_batch(cmd, timeout):
                         saw_done = True
         rc = proc.wait()
     finally:
+        if saved_tty is not None:
+            termios.tcsetattr(in_fd, termios.TCSADRAIN, saved_tty)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
