@@ -14,7 +14,7 @@ BUILD         ?= build
 CROSS_riscv64 ?= riscv64-linux-gnu-
 GUEST_BASE    ?= 0x80000000
 
-GUESTS_riscv64     := hello counter isolation sbi-check timer echo
+GUESTS_riscv64     := hello counter isolation sbi-check timer echo fpcheck
 GUEST_BINS_riscv64 := $(patsubst %,$(BUILD)/riscv64/guests/%.bin,$(GUESTS_riscv64))
 
 G_RV_OUT     := $(BUILD)/riscv64/guests

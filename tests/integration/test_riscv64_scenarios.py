@@ -147,3 +147,15 @@ def test_run_times_out_with_status_124():
     assert r.status == 124, r.text
     assert "[run] timeout" in r.text
     assert any(l.startswith("progress") for l in r.vm("spin"))
+
+
+def test_fp_registers_are_per_vcpu():
+    r = run("fp-pair", timeout=120)
+    names = ["fp-a", "fp-b", "fp-c"]
+    assert_clean(r, names)
+    for n in names:
+        out = r.vm(n)
+        assert "fpcheck: PASS" in out, [l for l in out if "FAIL" in l][:5]
+    # the patterns really were interleaved: many switches between the VMs
+    m = re.search(r"all VMs stopped; (\d+) vCPU switches", r.text)
+    assert m and int(m.group(1)) >= 40
