@@ -36,3 +36,12 @@ void bus_reset(struct bus *b)
 		if (b->devs[i].ops->reset)
 			b->devs[i].ops->reset(b->devs[i].dev);
 }
+
+uint64_t bus_accesses(const struct bus *b)
+{
+	uint64_t n = b->unclaimed;
+
+	for (unsigned i = 0; i < b->ndevs; i++)
+		n += b->devs[i].reads + b->devs[i].writes;
+	return n;
+}

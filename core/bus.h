@@ -25,5 +25,6 @@ int bus_add(struct bus *b, uint64_t base, uint64_t size,
 /* 0 on success, else BUS_NO_DEVICE or BUS_REFUSED. */
 int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write, uint64_t *val);
 void bus_reset(struct bus *b);
+uint64_t bus_accesses(const struct bus *b);
 
 #endif

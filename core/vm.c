@@ -236,6 +236,32 @@ void vm_start(struct vm *vm)
 	sched_enqueue(v0, false);
 }
 
+/* One line of counters, summed over the VM's vCPUs (not on a hot path). */
+static void vm_print_stats(struct vm *vm)
+{
+	struct vcpu_stats t = { 0 };
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu_stats *s = &vm->vcpus[i].stats;
+
+		for (unsigned k = 0; k < EXIT_NR; k++)
+			t.exits[k] += s->exits[k];
+		t.hypercalls += s->hypercalls;
+		t.hypercalls_unsupported += s->hypercalls_unsupported;
+		t.irqs_injected += s->irqs_injected;
+	}
+	pr_info("vm %s stats: exits tick %llu mmio %llu halt %llu other %llu; "
+		"SBI calls %llu (%llu unsupported); interrupts injected %llu; "
+		"device accesses %llu",
+		vm->cfg->name, (unsigned long long)t.exits[EXIT_TICK],
+		(unsigned long long)t.exits[EXIT_MMIO], (unsigned long long)t.exits[EXIT_HALT],
+		(unsigned long long)(t.exits[EXIT_HOST_IRQ] + t.exits[EXIT_YIELD] +
+				     t.exits[EXIT_VCPU_STOP] + t.exits[EXIT_SHUTDOWN] +
+				     t.exits[EXIT_REBOOT] + t.exits[EXIT_FAULT]),
+		(unsigned long long)t.hypercalls, (unsigned long long)t.hypercalls_unsupported,
+		(unsigned long long)t.irqs_injected, (unsigned long long)bus_accesses(&vm->bus));
+}
+
 void vm_stop(struct vm *vm, const char *why)
 {
 	if (vm->state == VM_STOPPED)
@@ -250,6 +276,7 @@ void vm_stop(struct vm *vm, const char *why)
 	vm->con.len = 0;
 	vm->state = VM_STOPPED;
 	pr_info("vm %s stopped: %s", vm->cfg->name, why);
+	vm_print_stats(vm);
 }
 
 void vm_restart(struct vm *vm, const char *why)

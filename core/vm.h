@@ -25,6 +25,7 @@ struct vcpu_stats {
 	uint64_t run_ticks;             /* host ticks spent in the guest's slices */
 	uint64_t irqs_injected;
 	uint64_t hypercalls;
+	uint64_t hypercalls_unsupported; /* answered "not supported" */
 };
 
 struct vcpu {

@@ -329,12 +329,15 @@ bool rv_sbi_ecall(struct vcpu *v, struct vm_exit *e)
 	v->stats.hypercalls++;
 	a->gpr[0] += 4;
 	if (unlikely(!ext)) {
+		v->stats.hypercalls_unsupported++;
 		a->gpr[10] = (uint64_t)SBI_ERR_NOT_SUPPORTED;
 		if (a->gpr[17] >= 0x10)
 			a->gpr[11] = 0;
 		return false;
 	}
 	next = ext->fn(v, a->gpr[16], &a->gpr[10], &ret, e);
+	if (unlikely(ret.error == SBI_ERR_NOT_SUPPORTED))
+		v->stats.hypercalls_unsupported++;
 	if (next == SBI_RESUME || next == SBI_EXIT) {
 		a->gpr[10] = (uint64_t)ret.error;
 		if (!ext->legacy)

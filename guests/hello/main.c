@@ -1,6 +1,6 @@
 /*
  * hello: says hello once through the 16550 UART and once through SBI DBCN,
- * then shuts the VM down.
+ * then shuts the VM down (or, with bootargs reboot=1, reboots it).
  */
 #include "rt.h"
 
@@ -30,6 +30,10 @@ void gmain(unsigned long hartid, const void *fdt)
         left -= r.value;
     }
 
+    if (rt_arg_ulong("reboot", 0)) {
+        printf("hello: rebooting\n");
+        rt_reboot(0);
+    }
     printf("hello: done\n");
     rt_shutdown();
 }
