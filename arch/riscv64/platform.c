@@ -10,11 +10,8 @@
 #include "lib/fdt.h"
 #include "lib/string.h"
 
-#define STACK_CANARY 0x5445535345524121ULL
-
 struct rv_platform rv_plat;
 extern char _image_start[], _image_end[];
-extern uint64_t boot_stack[];
 
 static struct fdt host_fdt;
 

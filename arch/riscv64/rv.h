@@ -4,6 +4,7 @@
 
 #include "core/vm.h"
 #include "arch/riscv64/csr.h"
+#include "core/log.h"
 
 struct rv_platform {
 	uint64_t timebase;              /* ticks of `time` per second */
@@ -45,6 +46,16 @@ void rv_uart_putc(char c);
 int rv_uart_getc(void);
 void rv_plic_init(void);
 void rv_host_irq(void);
+
+/* The boot stack's lowest word holds a canary (entry.S); an overflow that
+ * reached it is reported instead of silently corrupting .bss. */
+#define RV_STACK_CANARY 0x5445535345524121ULL
+extern uint64_t boot_stack[];
+static inline void rv_stack_check(void)
+{
+	if (unlikely(boot_stack[0] != RV_STACK_CANARY))
+		panic("hypervisor stack overflow (canary at %p overwritten)", (void *)boot_stack);
+}
 
 static inline uint64_t rv_now(void)
 {

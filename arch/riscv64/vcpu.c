@@ -246,6 +246,7 @@ uint64_t arch_ticks_per_sec(void)
 
 void arch_idle(void)
 {
+	rv_stack_check();
 	__asm__ volatile("wfi" ::: "memory");
 	if (csr_read(CSR_SIP) & MIP_SEIP)
 		rv_host_irq();
@@ -432,6 +433,7 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		}
 		cause = csr_read(CSR_SCAUSE);
 		if (cause & CAUSE_IRQ_FLAG) {
+			rv_stack_check();
 			if ((cause & ~CAUSE_IRQ_FLAG) == IRQ_S_EXT) {
 				rv_host_irq();
 				e->reason = EXIT_HOST_IRQ;
