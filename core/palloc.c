@@ -13,9 +13,15 @@ void palloc_add(uint64_t base, uint64_t size)
 {
 	uint64_t start = ALIGN_UP(base, PAGE_SIZE), end = ALIGN_DOWN(base + size, PAGE_SIZE);
 
+	unsigned i;
+
 	if (end <= start || nranges == PALLOC_MAX_RANGES)
 		return;
-	ranges[nranges++] = (struct range){ start, end };
+	/* keep the list sorted by address whatever order RAM comes in */
+	for (i = nranges; i > 0 && ranges[i - 1].start > start; i--)
+		ranges[i] = ranges[i - 1];
+	ranges[i] = (struct range){ start, end };
+	nranges++;
 }
 
 void palloc_reserve(uint64_t base, uint64_t size)

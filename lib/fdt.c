@@ -33,7 +33,7 @@ static int token_at(const struct fdt *f, int off, int *next)
 	const uint8_t *s = f->blob + f->off_struct;
 	uint32_t end = f->size_struct, tok, len, o;
 
-	if (off < 0 || (uint32_t)off > end - 4 || end < 4 || (off & 3))
+	if (off < 0 || end < 4 || (uint32_t)off > end - 4 || (off & 3))
 		return -1;
 	o = (uint32_t)off;
 	tok = fdt32_ld(s + o);
@@ -47,7 +47,7 @@ static int token_at(const struct fdt *f, int off, int *next)
 		o = ALIGN_UP(o + 1, 4);
 		break;
 	case TOK_PROP:
-		if (o > end - 8)
+		if (end - o < 8)        /* o <= end here */
 			return -1;
 		len = fdt32_ld(s + o);
 		if (len > end - o - 8)
@@ -219,10 +219,13 @@ int fdt_node_by_compatible(const struct fdt *f, int start, const char *compat)
 {
 	int depth = 0, node = start, len;
 
-	if (start < 0)
+	if (start < 0) {
 		node = fdt_next_node(f, -1, &depth);
-	else
+	} else {
+		/* walk on past start's own subtree, to the end of the tree */
+		depth = 1 << 20;
 		node = fdt_next_node(f, start, &depth);
+	}
 	for (; node >= 0; node = fdt_next_node(f, node, &depth)) {
 		const char *c = fdt_getprop(f, node, "compatible", &len);
 
@@ -263,7 +266,7 @@ int fdt_get_reg(const struct fdt *f, int node, int idx, uint64_t *addr, uint64_t
 		return -1;
 	reg = fdt_getprop(f, node, "reg", &len);
 	stride = 4 * (ac + sc);
-	if (!reg || len < 0 || (uint64_t)(idx + 1) * stride > (uint64_t)len)
+	if (!reg || len < 0 || ((uint64_t)idx + 1) * stride > (uint64_t)len)
 		return -1;
 	reg += (uint32_t)idx * stride;
 	*addr = read_cells(reg, ac);

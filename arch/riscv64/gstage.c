@@ -54,7 +54,8 @@ int gstage_map(uint64_t *root, uint64_t gpa, uint64_t hpa, uint64_t size,
 	       unsigned perm, const struct gstage_alloc *a)
 {
 	perm &= PTE_LEAF_BITS;
-	if (!root || !perm || (perm & PTE_LEAF_BITS) == GSTAGE_W ||
+	/* W without R is a reserved encoding */
+	if (!root || !perm || ((perm & GSTAGE_W) && !(perm & GSTAGE_R)) ||
 	    ((gpa | hpa | size) & 0xFFF) || size == 0 ||
 	    gpa >= (1ULL << GSTAGE_GPA_BITS) || size > (1ULL << GSTAGE_GPA_BITS) - gpa ||
 	    hpa + size < hpa)
