@@ -102,12 +102,20 @@ $(BUILD)/host/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $$(wildcard tests/un
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
+# Feature areas add their own targets in mk/*.mk and may append to
+# TEST_EXTRA (targets `make test` runs after the unit tests) and
+# PYTEST_DIRS (directories of pytest tests).
+TEST_EXTRA  :=
+PYTEST_DIRS := tests/tools tests/integration
+-include mk/*.mk
+
 integration:
-	$(PYTHON) -m pytest -q tests/integration tests/tools
+	$(PYTHON) -m pytest -q tests/integration
 
 test: deps
 	$(MAKE) --no-print-directory unit
-	$(PYTHON) -m pytest -q tests/tools tests/integration
+	$(if $(strip $(TEST_EXTRA)),$(MAKE) --no-print-directory $(TEST_EXTRA))
+	$(PYTHON) -m pytest -q $(PYTEST_DIRS)
 
 deps:
 	@tools/install-deps.sh
