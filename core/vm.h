@@ -26,6 +26,7 @@ struct vcpu_stats {
 	uint64_t irqs_injected;
 	uint64_t hypercalls;
 	uint64_t hypercalls_unsupported; /* answered "not supported" */
+	uint64_t csr_emulated;          /* trapped CSR accesses emulated */
 };
 
 struct vcpu {

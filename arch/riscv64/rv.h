@@ -37,6 +37,9 @@ struct sbiret rv_sbi_call(unsigned long eid, unsigned long fid, unsigned long a0
 void rv_vcpu_set_timer(struct vcpu *v, uint64_t guest_deadline);
 void rv_vcpu_local_vvma_flush(void);
 bool rv_vcpu_timer_pending(struct vcpu *v);
+/* Continue the (loaded) vCPU at pc in S-mode with a0/a1 set, MMU and
+ * interrupts off: SBI HSM's non-retentive resume. */
+void rv_vcpu_resume_at(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1);
 /* WFI-like wait: true (and *e filled) when the vCPU must block. */
 bool rv_vcpu_halt(struct vcpu *v, struct vm_exit *e);
 

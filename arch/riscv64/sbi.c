@@ -188,12 +188,7 @@ static enum sbi_next sbi_hsm(struct vcpu *v, unsigned long fid, const uint64_t *
 				break;
 			}
 			/* Non-retentive: wake up at resume_addr, as from reset. */
-			v->arch.gpr[0] = arg[1];
-			v->arch.gpr[10] = v->id;
-			v->arch.gpr[11] = arg[2];
-			v->arch.sstatus |= SSTATUS_SPP;
-			csr_write(CSR_VSSTATUS, csr_read(CSR_VSSTATUS) & ~SSTATUS_SIE);
-			csr_write(CSR_VSATP, 0);
+			rv_vcpu_resume_at(v, arg[1], v->id, arg[2]);
 			if (!rv_vcpu_halt(v, e))
 				return SBI_RESUME_KEEP_REGS;
 			v->arch.suspended = true;
@@ -289,6 +284,7 @@ static enum sbi_next sbi_tessera(struct vcpu *v, unsigned long fid, const uint64
 	switch (fid) {
 	case 0: ret->value = v->vm->id; break;
 	case 1: ret->value = v->id; break;
+	case 3: ret->value = v->vm->restarts; break;
 	case 2:
 		e->reason = EXIT_YIELD;
 		return SBI_EXIT;

@@ -301,6 +301,16 @@ static int fetch_insn(struct vcpu *v, uint32_t *insn)
 	return 0;
 }
 
+void rv_vcpu_resume_at(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
+{
+	v->arch.gpr[0] = pc;
+	v->arch.gpr[10] = a0;
+	v->arch.gpr[11] = a1;
+	v->arch.sstatus |= SSTATUS_SPP;
+	csr_write(CSR_VSSTATUS, csr_read(CSR_VSSTATUS) & ~SSTATUS_SIE);
+	csr_write(CSR_VSATP, 0);
+}
+
 /* A halt (WFI, HSM suspend): true when the core must block the vCPU. */
 bool rv_vcpu_halt(struct vcpu *v, struct vm_exit *e)
 {
@@ -309,6 +319,30 @@ bool rv_vcpu_halt(struct vcpu *v, struct vm_exit *e)
 	e->reason = EXIT_HALT;
 	e->halt.deadline = (csr_read(CSR_VSIE) & (1UL << IRQ_S_TIMER)) ?
 			   timer_host_deadline(v) : UINT64_MAX;
+	return true;
+}
+
+/*
+ * CSR reads Tessera emulates: hpmcounter3..31 (and their RV32 high halves'
+ * numbers) read as 0, as on a hart whose event counters count nothing, so a
+ * guest probing them is not killed. Returns false for anything else.
+ */
+static bool emulate_csr(struct vcpu *v, uint32_t insn)
+{
+	unsigned csr = insn >> 20, f3 = (insn >> 12) & 7, rd = (insn >> 7) & 0x1F;
+	unsigned rs1 = (insn >> 15) & 0x1F;
+
+	if ((insn & 0x7F) != 0x73 || f3 == 0 || f3 == 4)
+		return false;
+	if (csr < 0xC03 || csr > 0xC1F)
+		return false;
+	/* a counter is read-only: only csrr (csrrs/csrrc with rs1 = x0) is legal */
+	if (!((f3 == 2 || f3 == 3 || f3 == 6 || f3 == 7) && rs1 == 0))
+		return false;
+	if (rd)
+		v->arch.gpr[rd] = 0;
+	v->arch.gpr[0] += 4;
+	v->stats.csr_emulated++;
 	return true;
 }
 
@@ -324,6 +358,8 @@ static bool virtual_insn(struct vcpu *v, struct vm_exit *e)
 		v->arch.gpr[0] += 4;
 		return rv_vcpu_halt(v, e);
 	}
+	if (emulate_csr(v, insn))
+		return false;
 	/* A privileged instruction or CSR the VM does not have. */
 	inject_exception(v, EXC_ILLEGAL_INST, insn);
 	return false;

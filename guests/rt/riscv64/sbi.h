@@ -59,6 +59,7 @@ struct sbiret {
 #define SBI_TESSERA_VM_ID   0
 #define SBI_TESSERA_VCPU_ID 1
 #define SBI_TESSERA_YIELD   2
+#define SBI_TESSERA_RESTARTS     3
 
 /* Error codes */
 #define SBI_SUCCESS               0
@@ -141,5 +142,6 @@ static inline struct sbiret sbi_dbcn_write_byte(unsigned char b) { return sbi_ca
 static inline struct sbiret sbi_tessera_vm_id(void)   { return sbi_call0(SBI_EXT_TESSERA, SBI_TESSERA_VM_ID); }
 static inline struct sbiret sbi_tessera_vcpu_id(void) { return sbi_call0(SBI_EXT_TESSERA, SBI_TESSERA_VCPU_ID); }
 static inline struct sbiret sbi_tessera_yield(void)   { return sbi_call0(SBI_EXT_TESSERA, SBI_TESSERA_YIELD); }
+static inline struct sbiret sbi_tessera_restarts(void) { return sbi_call0(SBI_EXT_TESSERA, SBI_TESSERA_RESTARTS); }
 
 #endif
