@@ -8,7 +8,7 @@ TIMEOUT ?= 60
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 .DEFAULT_GOAL := all
-.PHONY: all run gdb demo test unit integration deps clean guests
+.PHONY: all run gdb demo demo-linux test unit integration deps clean guests
 
 O       := $(BUILD)/$(ARCH)/$(CONFIG)
 GEN     := $(O)/gen
@@ -84,6 +84,11 @@ gdb: $(ELF)
 
 demo: deps
 	$(MAKE) --no-print-directory run ARCH=riscv64 CONFIG=demo TIMEOUT=120
+
+# Debian's Linux with a shell on its console beside a counter (Ctrl-A 0/1
+# moves the keyboard; `poweroff -f` in Linux ends its VM).
+demo-linux: deps images
+	$(MAKE) --no-print-directory run ARCH=riscv64 CONFIG=demo-linux TIMEOUT=600
 
 # ---------------------------------------------------------------- tests
 UNIT_TESTS :=

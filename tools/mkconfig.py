@@ -63,7 +63,7 @@ TESSERA_KEYS = {"time_slice_ms", "description"}
 VM_KEYS = {"name", "vcpus", "entry", "bootargs", "dtb_addr", "on_shutdown",
            "on_reboot", "on_fault", "max_restarts", "memory", "image", "device"}
 MEMORY_KEYS = {"base", "size", "phys"}
-IMAGE_KEYS = {"file", "load"}
+IMAGE_KEYS = {"file", "load", "initrd"}
 DEVICE_KEYS = {"type", "base", "irq"}
 
 REQUIRED = object()     # marks a key without a default
@@ -97,6 +97,7 @@ class Image:
     file: str           # resolved path (relative to the cwd if given so)
     size: int
     gpa: int
+    initrd: bool = False
 
     @property
     def end(self):
@@ -314,8 +315,11 @@ def parse_image(t, path, ctx):
     check_keys(t, IMAGE_KEYS, path)
     spec = get_str(t, "file", path)
     load = get_int(t, "load", path)
+    initrd = t.get("initrd", False)
+    if not isinstance(initrd, bool):
+        raise ConfigError(join(path, "initrd"), f"expected a boolean, got {type_name(initrd)}")
     file, size = resolve_image(spec, join(path, "file"), ctx)
-    return Image(path, spec, file, size, load)
+    return Image(path, spec, file, size, load, initrd)
 
 
 def parse_device(t, path, arch):
@@ -383,6 +387,10 @@ def check_regions(vm):
 
 
 def check_images(vm):
+    initrds = [i for i, img in enumerate(vm.images) if img.initrd]
+    if len(initrds) > 1:
+        raise ConfigError(join(vm.images[initrds[1]].path, "initrd"),
+                          f"only one image can be the initrd (image[{initrds[0]}] is already)")
     for i, img in enumerate(vm.images):
         where = join(img.path, "load")
         if not region_containing(vm.regions, img.gpa, img.gpa + 1):
@@ -589,6 +597,10 @@ def gen_dts(vm):
     if uarts:
         chosen += f'        stdout-path = "{uarts[0]}";\n'
     chosen += f'        tessera,vm-name = "{vm.name}";\n'
+    for img in vm.images:
+        if img.initrd:
+            chosen += (f"        linux,initrd-start = <{img.gpa >> 32:#x} {img.gpa & 0xffffffff:#x}>;\n"
+                       f"        linux,initrd-end = <{img.end >> 32:#x} {img.end & 0xffffffff:#x}>;\n")
     aliases = ""
     if uarts:
         aliases = "".join(f'        serial{i} = "{p}";\n' for i, p in enumerate(uarts))
@@ -767,7 +779,7 @@ def gen_config_c(system, config_path):
 
 
 def gen_images_s(system, config_path):
-    text = banner(config_path) + '    .section .rodata.images,"a"\n'
+    text = banner(config_path) + '    .section .guest_images,"a"\n'
     for vm in system.vms:
         blobs = [(img_sym(vm, i), img.file) for i, img in enumerate(vm.images)]
         for sym, file in blobs + [(dtb_sym(vm), vm.dtb_file)]:

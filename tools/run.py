@@ -124,7 +124,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--icount", type=int, default=None,
                     help="run QEMU with -icount shift=N (deterministic time)")
-    ap.add_argument("--memory", default="256M")
+    ap.add_argument("--memory", default="1G")
     ap.add_argument("--cpu", default=None, help="QEMU -cpu value, e.g. rv64,h=false")
     ap.add_argument("--gdb", action="store_true", help="start halted with a gdb stub")
     ap.add_argument("--batch", action="store_true", help="non-interactive even on a terminal")

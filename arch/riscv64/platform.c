@@ -11,7 +11,8 @@
 #include "lib/string.h"
 
 struct rv_platform rv_plat;
-extern char _image_start[], _image_end[];
+extern char _image_start[], _image_end[], _hv_end[];
+extern char _guest_images_start[], _guest_images_end[];
 
 static struct fdt host_fdt;
 
@@ -141,7 +142,9 @@ static void setup_memory(void *fdt_blob)
 			for (int i = 0; fdt_get_reg(&host_fdt, node, i, &base, &size) == 0; i++)
 				palloc_reserve(base, size);
 	}
-	palloc_reserve(0, (uint64_t)(uintptr_t)_image_end);    /* firmware + Tessera */
+	palloc_reserve(0, (uint64_t)(uintptr_t)_hv_end);       /* firmware + Tessera */
+	palloc_reserve((uint64_t)(uintptr_t)_guest_images_start,
+		       (uint64_t)(uintptr_t)(_image_end - _guest_images_start));
 	palloc_reserve((uint64_t)(uintptr_t)fdt_blob, host_fdt.size);
 }
 
@@ -206,9 +209,11 @@ void rv_boot(unsigned long hartid, void *fdt_blob)
 	setup_memory(fdt_blob);
 	setup_hypervisor_csrs();
 	rv_plic_init();
-	pr_info("H extension present; Sstc %s; %u VMID bits; timebase %llu Hz; image %p-%p",
+	pr_info("H extension present; Sstc %s; %u VMID bits; timebase %llu Hz; "
+		"Tessera %p-%p, guest images %p-%p",
 		rv_plat.has_sstc ? "yes" : "no (SBI timer)", rv_plat.vmid_bits,
-		(unsigned long long)rv_plat.timebase, _image_start, _image_end);
+		(unsigned long long)rv_plat.timebase, _image_start, _hv_end,
+		_guest_images_start, _image_end);
 	palloc_dump();
 	core_main();
 }

@@ -355,7 +355,7 @@ def test_deps_mk(guest_dir, tmp_path):
 def test_images_s_layout(guest_dir, tmp_path):
     out = generate("configs/riscv64/hello-pair.toml", guest_dir, tmp_path / "gen")
     s = (out / "images.S").read_text()
-    assert '.section .rodata.images,"a"' in s
+    assert '.section .guest_images,"a"' in s
     blobs = re.findall(r"\.balign 4096\n\s*\.global (\w+)\n.*\n\1:\n\s*\.incbin \"([^\"]+)\"", s)
     assert [b[0] for b in blobs] == ["tessera_img_0_0", "tessera_dtb_0",
                                      "tessera_img_1_0", "tessera_dtb_1"]
