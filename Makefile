@@ -23,18 +23,18 @@ CFLAGS_riscv64 := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
 COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
                  -fno-builtin -nostdlib -fno-common -fno-pie -no-pie \
                  -fno-stack-protector -fno-omit-frame-pointer \
+                 -fno-tree-loop-distribute-patterns \
                  -Wshadow -Wstrict-prototypes -Wmissing-prototypes -I.
 
-HV_SRCS_common := lib/printf.c lib/string.c lib/fdt.c \
-                  core/main.c core/vm.c core/sched.c core/console.c \
-                  core/bus.c core/palloc.c \
-                  devices/uart16550.c devices/plic.c
+HV_SRCS_common := $(wildcard lib/*.c) $(wildcard core/*.c)
+HV_DEVICES_riscv64 := devices/uart16550.c devices/plic.c
 HV_SRCS_riscv64 := arch/riscv64/entry.S arch/riscv64/switch.S \
                    arch/riscv64/platform.c arch/riscv64/vcpu.c \
                    arch/riscv64/sbi.c arch/riscv64/gstage.c \
                    arch/riscv64/insn.c arch/riscv64/hostdev.c
 
-HV_SRCS := $(HV_SRCS_common) $(HV_SRCS_$(ARCH)) $(GEN)/config.c $(GEN)/images.S
+HV_SRCS := $(HV_SRCS_common) $(HV_DEVICES_$(ARCH)) $(HV_SRCS_$(ARCH)) \
+           $(GEN)/config.c $(GEN)/images.S
 HV_OBJS := $(patsubst %,$(O)/obj/%.o,$(filter-out $(GEN)/%,$(HV_SRCS))) \
            $(GEN)/config.o $(GEN)/images.o
 ELF     := $(O)/tessera.elf
