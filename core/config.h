@@ -31,13 +31,15 @@ struct cfg_image {
 enum cfg_dev_type {
 	CFG_DEV_UART16550 = 1,
 	CFG_DEV_PLIC = 2,
+	CFG_DEV_PC = 3,         /* x86: the PC chipset at its fixed addresses */
 };
 
 struct cfg_device {
 	enum cfg_dev_type type;
-	uint64_t base;          /* MMIO guest-physical base */
-	uint64_t size;          /* MMIO window */
-	uint32_t irq;           /* interrupt source id at the VM's PLIC (0: none) */
+	uint64_t base;          /* MMIO guest-physical base, or first I/O port */
+	uint64_t size;          /* MMIO window, or number of ports */
+	uint32_t irq;           /* RISC-V: PLIC source id; x86: ISA IRQ (0: none) */
+	bool pio;               /* base/size are I/O ports (x86) */
 };
 
 enum cfg_policy {

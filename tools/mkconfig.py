@@ -17,6 +17,7 @@ Python 3.11 standard library only; needs dtc on PATH.
 import argparse
 import os
 import re
+import struct
 import subprocess
 import sys
 import tomllib
@@ -34,7 +35,12 @@ MAX_U32 = 0xFFFFFFFF
 ARCHES = {
     # gpa_limit: size of the guest-physical space (G-stage input).
     # pa_limit: size of the host-physical space (for fixed `phys` placement).
-    "riscv64": {"gpa_limit": 1 << 41, "gpa_what": "Sv39x4", "pa_limit": 1 << 56},
+    "riscv64": {"gpa_limit": 1 << 41, "gpa_what": "Sv39x4", "pa_limit": 1 << 56,
+                "devices": ("uart16550", "plic"), "boot": "dtb"},
+    # x86_64: 4-level nested paging (NPT/EPT); Tessera identity-maps 64 GiB of
+    # host memory; guests get a boot info block (no device tree).
+    "x86_64": {"gpa_limit": 1 << 48, "gpa_what": "4-level NPT/EPT", "pa_limit": 1 << 36,
+               "devices": ("uart16550", "pc"), "boot": "bootinfo"},
 }
 
 POLICIES = {
@@ -47,7 +53,12 @@ POLICIES = {
 DEVICE_TYPES = {
     "uart16550": ("CFG_DEV_UART16550", 0x100),
     "plic": ("CFG_DEV_PLIC", 0x400000),
+    # the PC chipset at its fixed places: 8259 pair, 8254, CMOS/RTC, PCI
+    # config ports, port 0x80, IOAPIC at 0xfec00000, a LAPIC per vCPU
+    "pc": ("CFG_DEV_PC", 0),
 }
+UART_PORTS = 8          # a 16550 in I/O space spans 8 ports
+ISA_IRQS = 16
 PLIC_NDEV = 31          # interrupt sources 1..31
 UART_CLOCK = 3686400
 TIMEBASE = 10000000     # patched in place by the hypervisor at boot
@@ -64,7 +75,7 @@ VM_KEYS = {"name", "vcpus", "entry", "bootargs", "dtb_addr", "on_shutdown",
            "on_reboot", "on_fault", "max_restarts", "memory", "image", "device"}
 MEMORY_KEYS = {"base", "size", "phys"}
 IMAGE_KEYS = {"file", "load", "initrd"}
-DEVICE_KEYS = {"type", "base", "irq"}
+DEVICE_KEYS = {"type", "base", "irq", "port"}
 
 REQUIRED = object()     # marks a key without a default
 
@@ -111,6 +122,7 @@ class Device:
     base: int
     size: int
     irq: int
+    pio: bool = False       # base/size are I/O ports
 
 
 @dataclass
@@ -325,9 +337,13 @@ def parse_image(t, path, ctx):
 def parse_device(t, path, arch):
     check_keys(t, DEVICE_KEYS, path)
     kind = get_str(t, "type", path)
-    if kind not in DEVICE_TYPES:
+    if kind not in arch["devices"]:
         raise ConfigError(join(path, "type"), f'unknown device type "{kind}" '
-                          f'(expected one of: {", ".join(DEVICE_TYPES)})')
+                          f'(expected one of: {", ".join(arch["devices"])})')
+    if arch["boot"] == "bootinfo":
+        return parse_device_x86(t, path, kind)
+    if "port" in t:
+        raise ConfigError(join(path, "port"), "not used on this architecture (use base)")
     base = get_int(t, "base", path)
     size = DEVICE_TYPES[kind][1]
     check_aligned(base, PAGE, join(path, "base"))
@@ -340,6 +356,22 @@ def parse_device(t, path, arch):
     elif "irq" in t:
         raise ConfigError(join(path, "irq"), f"not allowed for a {kind} device")
     return Device(path, kind, base, size, irq)
+
+
+def parse_device_x86(t, path, kind):
+    """x86: a 16550 lives in I/O space (port, ISA irq); "pc" needs no keys."""
+    if "base" in t:
+        raise ConfigError(join(path, "base"), f"not used for a {kind} device on x86_64"
+                          + (" (use port)" if kind == "uart16550" else ""))
+    if kind == "pc":
+        for k in ("port", "irq"):
+            if k in t:
+                raise ConfigError(join(path, k), "not allowed for the pc device (its "
+                                  "devices sit at their fixed PC addresses)")
+        return Device(path, kind, 0, 0, 0)
+    port = get_int(t, "port", path, lo=0, hi=0xFFFF - UART_PORTS + 1)
+    irq = get_int(t, "irq", path, lo=0, hi=ISA_IRQS - 1)
+    return Device(path, kind, port, UART_PORTS, irq, pio=True)
 
 
 def parse_vm(t, index, ctx):
@@ -371,7 +403,10 @@ def parse_vm(t, index, ctx):
     )
     check_regions(vm)
     check_images(vm)
-    check_devices(vm)
+    if arch["boot"] == "bootinfo":
+        check_devices_x86(vm)
+    else:
+        check_devices(vm)
     check_entry(vm)
     if vm.dtb_addr is not None:
         check_aligned(vm.dtb_addr, 8, join(path, "dtb_addr"))
@@ -402,6 +437,40 @@ def check_images(vm):
             if overlaps(img.gpa, img.end, o.gpa, o.end):
                 raise ConfigError(where, f"image {hexr(img.gpa, img.end)} overlaps "
                                   f"image[{j}] ({hexr(o.gpa, o.end)})")
+
+
+# I/O ports the pc device claims (first, last), for overlap checks.
+PC_PORTS = [(0x20, 0x21), (0x40, 0x43), (0x61, 0x61), (0x70, 0x71), (0x80, 0x80),
+            (0xA0, 0xA1), (0x4D0, 0x4D1), (0xCF8, 0xCFF)]
+
+
+def check_devices_x86(vm):
+    pc = None
+    irqs = {}
+    for i, d in enumerate(vm.devices):
+        if d.type == "pc":
+            if pc is not None:
+                raise ConfigError(join(d.path, "type"), f"a second pc device (device[{pc}] "
+                                  "is one); at most one per VM")
+            pc = i
+            continue
+        where = join(d.path, "port")
+        end = d.base + d.size - 1
+        for first, last in PC_PORTS:
+            if d.base <= last and first <= end:
+                raise ConfigError(where, f"ports {d.base:#x}-{end:#x} overlap the PC "
+                                  f"chipset's ports {first:#x}-{last:#x}")
+        for j, o in enumerate(vm.devices[:i]):
+            if o.pio and d.base <= o.base + o.size - 1 and o.base <= end:
+                raise ConfigError(where, f"ports {d.base:#x}-{end:#x} overlap device[{j}] "
+                                  f"({o.type}, ports {o.base:#x}-{o.base + o.size - 1:#x})")
+        if d.irq in irqs:
+            raise ConfigError(join(d.path, "irq"), f"irq {d.irq} is already used by "
+                              f"device[{irqs[d.irq]}]")
+        irqs[d.irq] = i
+        if d.irq in (0, 2, 8):
+            raise ConfigError(join(d.path, "irq"), f"irq {d.irq} belongs to the PC chipset "
+                              "(PIT, cascade, RTC)")
 
 
 def check_devices(vm):
@@ -649,6 +718,34 @@ def place_dtb(vm):
     vm.dtb_gpa = addr
 
 
+# x86 boot info (guests/rt/x86_64/bootinfo.h): what a device tree tells a
+# RISC-V guest, as one little-endian struct.
+BOOTINFO_MAGIC = 0x31494254     # "TBI1"
+BOOTINFO_FMT = "<IIIIQQ16s256sHBBI"
+
+
+def gen_bootinfo(vm):
+    args = (vm.bootargs or "").encode()
+    if len(args) > 255:
+        raise ConfigError(join(vm.path, "bootargs"), f"{len(args)} bytes; the x86 boot "
+                          "info holds at most 255")
+    uart = next((d for d in vm.devices if d.type == "uart16550"), None)
+    ram = vm.regions[0]
+    size = struct.calcsize(BOOTINFO_FMT)
+    return struct.pack(BOOTINFO_FMT, BOOTINFO_MAGIC, size, vm.vcpus, vm.index, ram.gpa,
+                       ram.size, vm.name.encode(), args, uart.base if uart else 0,
+                       uart.irq if uart else 0, 0, 0)
+
+
+def build_bootinfos(system, out):
+    for vm in system.vms:
+        vm.dtb_file = os.path.join(out, f"vm{vm.index}.bootinfo")
+        with open(vm.dtb_file, "wb") as f:
+            f.write(gen_bootinfo(vm))
+        vm.dtb_size = os.path.getsize(vm.dtb_file)
+        place_dtb(vm)
+
+
 def build_dtbs(system, out):
     for vm in system.vms:
         dts_file = os.path.join(out, f"vm{vm.index}.dts")
@@ -753,7 +850,8 @@ def c_vm(vm):
         for i, img in enumerate(vm.images)])
     devices, devices_ref = c_array("cfg_device", f"{p}_devices", [
         f".type = {DEVICE_TYPES[d.type][0]}, .base = {c_u64(d.base)}, "
-        f".size = {c_u64(d.size)}, .irq = {d.irq}" for d in vm.devices])
+        f".size = {c_u64(d.size)}, .irq = {d.irq}, .pio = {'true' if d.pio else 'false'}"
+        for d in vm.devices])
     entry = C_VM.substitute(
         name=quoted(vm.name), vcpus=vm.vcpus, entry=c_u64(vm.entry), dtb=dtb_sym(vm),
         dtb_size=c_u64(vm.dtb_size), dtb_gpa=c_u64(vm.dtb_gpa),
@@ -845,7 +943,10 @@ def run(args):
         os.makedirs(args.out, exist_ok=True)
     except OSError as e:
         raise ConfigError("(output)", f"cannot create {args.out}: {e.strerror}") from None
-    build_dtbs(system, args.out)
+    if ctx["arch"]["boot"] == "bootinfo":
+        build_bootinfos(system, args.out)
+    else:
+        build_dtbs(system, args.out)
     write_outputs(system, args.config, args.out)
 
 
