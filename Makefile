@@ -20,6 +20,13 @@ OBJCOPY_riscv64 := $(CROSS_riscv64)objcopy
 CFLAGS_riscv64 := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany \
                   -mno-relax -mstrict-align
 
+# ---------------------------------------------------------------- x86_64
+CC_x86_64      := gcc
+OBJCOPY_x86_64 := objcopy
+CROSS_x86_64   :=
+CFLAGS_x86_64  := -m64 -mno-red-zone -mgeneral-regs-only -mcmodel=small \
+                  -fno-asynchronous-unwind-tables -fcf-protection=none
+
 COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
                  -fno-builtin -nostdlib -fno-common -fno-pie -no-pie \
                  -fno-stack-protector -fno-omit-frame-pointer \
@@ -32,6 +39,11 @@ HV_SRCS_riscv64 := arch/riscv64/entry.S arch/riscv64/switch.S \
                    arch/riscv64/platform.c arch/riscv64/vcpu.c \
                    arch/riscv64/sbi.c arch/riscv64/gstage.c \
                    arch/riscv64/insn.c arch/riscv64/hostdev.c
+
+HV_DEVICES_x86_64 := devices/uart16550.c devices/plic.c
+HV_SRCS_x86_64 := arch/x86_64/boot.S arch/x86_64/trap.S arch/x86_64/svm_switch.S \
+                  arch/x86_64/platform.c arch/x86_64/x86vcpu.c arch/x86_64/svm.c \
+                  arch/x86_64/npt.c
 
 HV_SRCS := $(HV_SRCS_common) $(HV_DEVICES_$(ARCH)) $(HV_SRCS_$(ARCH)) \
            $(GEN)/config.c $(GEN)/images.S
@@ -68,9 +80,13 @@ $(GEN)/config.c $(GEN)/images.S: configs/$(ARCH)/$(CONFIG).toml tools/mkconfig.p
 	    --out $(GEN) configs/$(ARCH)/$(CONFIG).toml
 
 $(ELF): $(HV_OBJS) arch/$(ARCH)/tessera.ld
-	$(CC) $(CFLAGS) -T arch/$(ARCH)/tessera.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+	$(CC) $(CFLAGS) -T arch/$(ARCH)/tessera.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack \
 	    -Wl,-Map,$(O)/tessera.map $(HV_OBJS) -lgcc -o $@
 	$(CROSS_$(ARCH))size $@ | tail -1
+ifeq ($(ARCH),x86_64)
+	# multiboot loaders (QEMU -kernel, GRUB) take an ELF32 file
+	$(OBJCOPY_x86_64) -O elf32-i386 $@ $(O)/tessera.elf32
+endif
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
 -include $(GEN)/deps.mk

@@ -35,6 +35,7 @@ struct vm_exit {
 			uint64_t value;         /* store data, or load result filled by the core */
 			uint8_t size;           /* 1, 2, 4, 8 */
 			bool write;
+			bool pio;               /* x86 port I/O: gpa is the port */
 		} mmio;
 		struct {
 			uint64_t deadline;      /* host time of the guest's timer, UINT64_MAX: none */

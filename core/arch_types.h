@@ -9,6 +9,8 @@ struct arch_vcpu { uint64_t unused; };
 struct arch_vm { uint64_t unused; };
 #elif defined(__riscv)
 #include "arch/riscv64/arch_types.h"
+#elif defined(__x86_64__)
+#include "arch/x86_64/arch_types.h"
 #else
 #error "unsupported architecture"
 #endif

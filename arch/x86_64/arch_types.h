@@ -1,0 +1,44 @@
+/* Per-vCPU and per-VM state of the x86-64 back ends (shared part + vendor). */
+#ifndef TESSERA_ARCH_X86_64_ARCH_TYPES_H
+#define TESSERA_ARCH_X86_64_ARCH_TYPES_H
+
+#include "lib/types.h"
+
+/* General-purpose registers not kept in the VMCB/VMCS (order: switch code). */
+struct x86_gprs {
+	uint64_t rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+#define X86_XSAVE_SIZE 4096
+
+struct arch_vcpu {
+	struct x86_gprs gprs;
+	uint64_t rax;                   /* mirrored with the VMCB while handling an exit */
+	void *vmcb;                     /* SVM: one 4 KiB VMCB */
+	uint64_t vmcb_pa;
+	uint64_t xcr0;                  /* the guest's XCR0 */
+	uint8_t *xsave;                 /* XSAVE area, 64-byte aligned */
+	bool fpu_loaded_once;
+	/* the port access an exit is waiting for */
+	uint64_t pio_next_rip;
+	uint8_t pio_size;
+	bool pio_in;
+	/* a pending external interrupt vector to inject, or -1 */
+	int pending_irq;
+	bool halted_wait;
+	uint64_t mmio_next_rip;
+	uint8_t mmio_reg, mmio_size;
+	bool mmio_zext;
+};
+
+struct arch_vm {
+	uint64_t *npt_root;             /* nested page table PML4 */
+	uint64_t npt_root_pa;
+	uint8_t *iopm;                  /* SVM I/O permission map, 12 KiB */
+	uint8_t *msrpm;                 /* SVM MSR permission map, 8 KiB */
+	uint32_t asid;
+	uint64_t tsc_offset;
+	bool flush_tlb;
+};
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * The shared x86 layer: implements the core's arch interface (core/arch.h)
+ * on top of a vendor back end (SVM today, VMX next), with the policies both
+ * share: guest boot state, CPUID filtering, the MSRs a guest may touch,
+ * port I/O exits, hypercalls, XCR0 and XSAVE state per vCPU.
+ */
+#include "arch/x86_64/x86.h"
+#include "arch/x86_64/x86vcpu.h"
+#include "core/log.h"
+#include "core/palloc.h"
+#include "lib/string.h"
+
+#define V (x86_plat.vendor)
+#define GUEST_BOOT_MAGIC 0x54455353U    /* "TESS" in EAX at a guest's entry */
+
+/* Hypercalls (VMMCALL/VMCALL, function in RAX, result in RAX). */
+#define HC_VM_ID        0
+#define HC_VCPU_ID      1
+#define HC_YIELD        2
+#define HC_RESTARTS     3
+#define HC_SHUTDOWN     4
+#define HC_REBOOT       5
+#define HC_UNSUPPORTED  ((uint64_t)-2)
+
+#define XCR0_X87 1ULL
+#define XCR0_SSE 2ULL
+#define XCR0_AVX 4ULL
+
+static struct vcpu *fpu_owner;  /* whose XSAVE state is in the CPU */
+
+/* ------------------------------------------------------------ boot */
+
+static uint64_t page(void)
+{
+	return palloc_alloc(4096, 4096);
+}
+
+int x86_backend_init(void)
+{
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	if (r[2] & (1U << 26)) {                        /* XSAVE */
+		write_cr(4, read_cr(4) | CR4_OSXSAVE);
+		cpuid(0xD, 0, r);
+		x86_plat.has_xsave = true;
+		x86_plat.host_xcr0 = r[0] & (XCR0_X87 | XCR0_SSE | XCR0_AVX);
+		x86_plat.xsave_size = r[2];
+		if (x86_plat.xsave_size > X86_XSAVE_SIZE)
+			panic("XSAVE area of %u bytes is larger than Tessera's %u",
+			      x86_plat.xsave_size, X86_XSAVE_SIZE);
+		xsetbv(0, x86_plat.host_xcr0);
+	}
+	if (svm_probe() == 0) {
+		if (svm_cpu_init())
+			return -1;
+		x86_plat.vendor = &svm_ops;
+	} else {
+		pr_err("this CPU offers neither AMD SVM nor (yet supported) Intel VMX; stopping");
+		return -1;
+	}
+	pr_info("virtualization: %s; XSAVE %s (guest XCR0 up to 0x%llx)", V->name,
+		x86_plat.has_xsave ? "yes" : "no", (unsigned long long)x86_plat.host_xcr0);
+	return 0;
+}
+
+int arch_vm_init(struct vm *vm)
+{
+	if (V->vm_init(vm))
+		return -1;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		uint64_t xs = page();
+
+		if (V->vcpu_init(v) || !xs)
+			return -1;
+		v->arch.xsave = (uint8_t *)(uintptr_t)xs;
+	}
+	return 0;
+}
+
+int arch_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	return V->vm_map(vm, gpa, hpa, size);
+}
+
+void arch_vm_reset(struct vm *vm)
+{
+	V->vm_reset(vm);
+}
+
+void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)
+{
+	UNUSED(vm);
+	UNUSED(dtb);
+	UNUSED(size);           /* x86 boot info needs no host values */
+}
+
+/* Our own guests start in 32-bit flat protected mode with EAX = "TESS",
+ * EBX = their boot info (config table) and ESI = their vCPU id. */
+void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
+{
+	struct x86_boot_state s = {
+		.long_mode = false, .rip = pc, .rax = GUEST_BOOT_MAGIC,
+		.rbx = arg1, .rsi = arg0 ? arg0 : v->id,
+	};
+
+	V->vcpu_reset(v, &s);
+	v->arch.xcr0 = XCR0_X87;
+	memset(v->arch.xsave, 0, 4096);         /* XSTATE_BV = 0: init state */
+	v->arch.pending_irq = -1;
+	if (fpu_owner == v)
+		fpu_owner = NULL;
+}
+
+uint64_t arch_vcpu_pc(struct vcpu *v)
+{
+	return V->get_rip(v);
+}
+
+void arch_vcpu_set_ext_irq(struct vcpu *v, bool level)
+{
+	UNUSED(v);
+	UNUSED(level);          /* interrupt controllers: PIC/LAPIC models */
+}
+
+bool arch_vcpu_irq_pending(struct vcpu *v)
+{
+	return v->arch.pending_irq >= 0 && (V->get_rflags(v) & RFLAGS_IF);
+}
+
+/* ------------------------------------------------------------ FPU */
+
+static void xsave_to(uint8_t *area)
+{
+	__asm__ volatile("xsave64 (%0)" :: "r"(area), "a"(~0U), "d"(~0U) : "memory");
+}
+
+static void xrstor_from(const uint8_t *area)
+{
+	__asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"(~0U), "d"(~0U) : "memory");
+}
+
+/* The guest's FPU/SSE/AVX state and XCR0 are in the CPU while it runs;
+ * they move only when a different vCPU runs. */
+static void fpu_load(struct vcpu *v)
+{
+	if (!x86_plat.has_xsave || fpu_owner == v)
+		return;
+	if (fpu_owner)
+		xsave_to(fpu_owner->arch.xsave);        /* with the owner's XCR0 */
+	xsetbv(0, v->arch.xcr0);
+	xrstor_from(v->arch.xsave);
+	fpu_owner = v;
+}
+
+/* ------------------------------------------------------------ policies */
+
+static void fault(struct vm_exit *e, struct vcpu *v, uint64_t gpa, const char *what)
+{
+	e->reason = EXIT_FAULT;
+	e->fault.gpa = gpa;
+	e->fault.pc = V->get_rip(v);
+	e->fault.what = what;
+}
+
+static void skip(struct vcpu *v, const struct x86_exit *x)
+{
+	V->set_rip(v, V->get_rip(v) + x->insn_len);
+}
+
+static void inject_gp(struct vcpu *v)
+{
+	V->inject(v, 13, X86_EVENT_EXC, true, 0);
+}
+
+static void emulate_cpuid(struct vcpu *v)
+{
+	uint32_t leaf = (uint32_t)V->get_rax(v), sub = (uint32_t)v->arch.gprs.rcx, r[4];
+
+	if (leaf >= 0x40000000 && leaf <= 0x400000FF) {
+		r[0] = 0x40000001;                      /* "TesseraVMM\0\0" */
+		r[1] = 0x73736554; r[2] = 0x56617265; r[3] = 0x00004D4D;
+		if (leaf == 0x40000001) {
+			r[0] = (uint32_t)(x86_plat.tsc_hz / 1000);      /* TSC kHz */
+			r[1] = r[2] = r[3] = 0;
+		} else if (leaf != 0x40000000) {
+			r[0] = r[1] = r[2] = r[3] = 0;
+		}
+	} else {
+		cpuid(leaf, sub, r);
+	}
+	switch (leaf) {
+	case 1:
+		r[1] = (r[1] & 0x0000FFFF) | v->id << 24 | v->vm->nvcpus << 16;
+		r[2] &= ~((1U << 3) | (1U << 5) | (1U << 21) | (1U << 24) | (1U << 27));
+		r[2] |= 1U << 31;                       /* hypervisor present */
+		if (V->get_cr(v, 4) & CR4_OSXSAVE)
+			r[2] |= 1U << 27;
+		r[3] &= ~(1U << 9);                     /* no local APIC modelled yet */
+		break;
+	case 0xD:
+		if (sub == 0) {
+			r[0] &= (uint32_t)x86_plat.host_xcr0;
+			r[3] = 0;
+		} else if (sub == 1) {
+			r[0] &= 1;                      /* XSAVEOPT only */
+		} else if (sub > 2) {
+			r[0] = r[1] = r[2] = r[3] = 0;
+		}
+		break;
+	case 0x80000001:
+		r[2] &= ~(1U << 2);                     /* no SVM for guests */
+		break;
+	case 0x8000000A:
+		r[0] = r[1] = r[2] = r[3] = 0;
+		break;
+	default:
+		break;
+	}
+	V->set_rax(v, r[0]);
+	v->arch.gprs.rbx = r[1];
+	v->arch.gprs.rcx = r[2];
+	v->arch.gprs.rdx = r[3];
+}
+
+/* 0 and *val for an MSR the guest may read, -1 for #GP. */
+static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	switch (msr) {
+	case MSR_EFER:
+		*val = V->get_efer(v) & ~EFER_SVME;
+		return 0;
+	case MSR_APIC_BASE:
+		*val = 0xFEE00000ULL | (v->id == 0 ? 1ULL << 8 : 0);   /* disabled, BSP */
+		return 0;
+	case MSR_TSC:
+		*val = rdtsc() + v->vm->arch.tsc_offset;
+		return 0;
+	case 0x8B:      /* microcode revision */
+	case 0xFE:      /* MTRRcap: no variable ranges, no fixed ranges */
+	case 0x2FF:     /* MTRRdefType */
+	case 0x1A0:     /* MISC_ENABLE */
+	case 0xC0010015: /* HWCR */
+		*val = 0;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	switch (msr) {
+	case MSR_EFER:
+		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+			return -1;
+		V->set_efer(v, val);
+		return 0;
+	case MSR_APIC_BASE:
+	case 0x8B:
+	case 0x2FF:
+	case 0x1A0:
+		return 0;       /* accepted, no effect */
+	default:
+		return -1;
+	}
+}
+
+static void emulate_msr(struct vcpu *v, bool write)
+{
+	uint32_t msr = (uint32_t)v->arch.gprs.rcx;
+	uint64_t val;
+
+	if (write) {
+		val = (V->get_rax(v) & 0xFFFFFFFF) | v->arch.gprs.rdx << 32;
+		if (msr_write(v, msr, val)) {
+			inject_gp(v);
+			return;
+		}
+	} else {
+		if (msr_read(v, msr, &val)) {
+			inject_gp(v);
+			return;
+		}
+		V->set_rax(v, (uint32_t)val);
+		v->arch.gprs.rdx = val >> 32;
+	}
+	V->set_rip(v, V->get_rip(v) + 2);
+}
+
+static bool emulate_xsetbv(struct vcpu *v)
+{
+	uint64_t val = (V->get_rax(v) & 0xFFFFFFFF) | v->arch.gprs.rdx << 32;
+
+	if ((uint32_t)v->arch.gprs.rcx != 0 || !(val & XCR0_X87) ||
+	    (val & ~x86_plat.host_xcr0) || ((val & XCR0_AVX) && !(val & XCR0_SSE)))
+		return false;
+	v->arch.xcr0 = val;
+	xsetbv(0, val);         /* this vCPU owns the FPU while it runs */
+	return true;
+}
+
+/* true: the core must see *e */
+static bool hypercall(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t ret = 0;
+
+	v->stats.hypercalls++;
+	switch (V->get_rax(v)) {
+	case HC_VM_ID: ret = v->vm->id; break;
+	case HC_VCPU_ID: ret = v->id; break;
+	case HC_RESTARTS: ret = v->vm->restarts; break;
+	case HC_YIELD:
+		V->set_rax(v, 0);
+		e->reason = EXIT_YIELD;
+		return true;
+	case HC_SHUTDOWN:
+		e->reason = EXIT_SHUTDOWN;
+		return true;
+	case HC_REBOOT:
+		e->reason = EXIT_REBOOT;
+		return true;
+	default:
+		v->stats.hypercalls_unsupported++;
+		ret = HC_UNSUPPORTED;
+		break;
+	}
+	V->set_rax(v, ret);
+	return false;
+}
+
+static void io_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
+{
+	e->reason = EXIT_MMIO;
+	e->mmio.pio = true;
+	e->mmio.gpa = x->port;
+	e->mmio.size = x->size;
+	e->mmio.write = !x->in;
+	e->mmio.value = x->in ? 0 : V->get_rax(v) & (x->size == 4 ? 0xFFFFFFFFULL :
+						     (1ULL << (8 * x->size)) - 1);
+	v->arch.pio_next_rip = x->next_rip;
+	v->arch.pio_size = x->size;
+	v->arch.pio_in = x->in;
+}
+
+void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
+{
+	if (e->mmio.pio) {
+		if (v->arch.pio_in) {
+			uint64_t rax = V->get_rax(v), val = e->mmio.value;
+
+			if (v->arch.pio_size == 4)
+				rax = (uint32_t)val;    /* 32-bit results zero-extend */
+			else if (v->arch.pio_size == 2)
+				rax = (rax & ~0xFFFFULL) | (val & 0xFFFF);
+			else
+				rax = (rax & ~0xFFULL) | (val & 0xFF);
+			V->set_rax(v, rax);
+		}
+		V->set_rip(v, v->arch.pio_next_rip);
+	}
+}
+
+void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct x86_exit x;
+
+	fpu_load(v);
+	for (;;) {
+		V->vcpu_run(v, &x);
+		switch (x.kind) {
+		case X86_EXIT_NONE:
+			continue;
+		case X86_EXIT_INTR:
+			x86_take_host_interrupts();
+			x86_stack_check();
+			e->reason = x86_poll_console() ? EXIT_HOST_IRQ : EXIT_TICK;
+			x86_program_timer(x86_plat.want_deadline);
+			return;
+		case X86_EXIT_CPUID:
+			emulate_cpuid(v);
+			skip(v, &x);
+			continue;
+		case X86_EXIT_MSR_READ:
+		case X86_EXIT_MSR_WRITE:
+			emulate_msr(v, x.kind == X86_EXIT_MSR_WRITE);
+			continue;
+		case X86_EXIT_XSETBV:
+			if (emulate_xsetbv(v))
+				skip(v, &x);
+			else
+				inject_gp(v);
+			continue;
+		case X86_EXIT_HYPERCALL:
+			skip(v, &x);
+			if (hypercall(v, e))
+				return;
+			continue;
+		case X86_EXIT_HLT:
+			skip(v, &x);
+			if (arch_vcpu_irq_pending(v))
+				continue;
+			e->reason = EXIT_HALT;
+			e->halt.deadline = UINT64_MAX;
+			return;
+		case X86_EXIT_IO:
+			if (x.string || x.rep) {
+				fault(e, v, x.port, "string port I/O (INS/OUTS), which Tessera does not emulate");
+				return;
+			}
+			io_exit(v, &x, e);
+			return;
+		case X86_EXIT_NPF:
+			fault(e, v, x.gpa, x.fetch ? "instruction fetch outside its memory" :
+					   "access outside its memory");
+			return;
+		case X86_EXIT_SHUTDOWN:
+			fault(e, v, 0, "triple fault (shutdown)");
+			return;
+		case X86_EXIT_IRQ_WINDOW:
+			V->want_irq_window(v, false);
+			continue;
+		case X86_EXIT_UNHANDLED:
+		default:
+			fault(e, v, x.code, "an exit Tessera does not handle (code in the address field)");
+			return;
+		}
+	}
+}

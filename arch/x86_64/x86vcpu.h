@@ -1,0 +1,105 @@
+/*
+ * The shared x86 layer: what SVM and VMX have in common (guest state setup,
+ * CPUID and MSR policy, port I/O and MMIO exits, hypercalls, XSAVE state),
+ * and the seam each vendor back end implements (struct x86_vendor_ops).
+ * Think Jailhouse's vcpu_vendor_*: the vendor code knows the VMCB or the
+ * VMCS; everything above it speaks struct x86_exit.
+ */
+#ifndef TESSERA_ARCH_X86_64_X86VCPU_H
+#define TESSERA_ARCH_X86_64_X86VCPU_H
+
+#include "core/vm.h"
+
+enum x86_exit_kind {
+	X86_EXIT_NONE = 0,      /* handled by the vendor code; enter again */
+	X86_EXIT_INTR,          /* a physical interrupt (host timer) */
+	X86_EXIT_CPUID,
+	X86_EXIT_MSR_READ,
+	X86_EXIT_MSR_WRITE,
+	X86_EXIT_IO,
+	X86_EXIT_NPF,           /* nested/EPT fault at gpa */
+	X86_EXIT_HLT,
+	X86_EXIT_HYPERCALL,     /* VMMCALL / VMCALL */
+	X86_EXIT_XSETBV,
+	X86_EXIT_SHUTDOWN,      /* triple fault */
+	X86_EXIT_IRQ_WINDOW,    /* the guest can take an interrupt now */
+	X86_EXIT_UNHANDLED,     /* anything else: fatal for the VM */
+};
+
+struct x86_exit {
+	enum x86_exit_kind kind;
+	uint64_t next_rip;      /* RIP after the instruction, when known */
+	uint64_t gpa;           /* NPF */
+	bool write, fetch;      /* NPF */
+	uint16_t port;          /* IO */
+	uint8_t size;           /* IO: 1, 2, 4 */
+	bool in, string, rep;   /* IO */
+	uint64_t code;          /* vendor exit code, for messages */
+	uint8_t insn_len;       /* fixed-length instructions */
+};
+
+/* Initial register state of a vCPU (power-on for our guests, or a boot
+ * protocol's entry state). */
+struct x86_boot_state {
+	bool long_mode;         /* false: 32-bit flat protected mode, paging off */
+	uint64_t rip, rsp, rsi, rbx, rax;
+	uint64_t cr3;           /* long mode: guest page tables */
+	uint64_t gdt_base;      /* long mode: guest GDT with code 0x10, data 0x18 */
+};
+
+struct x86_vendor_ops {
+	const char *name;
+	int (*vm_init)(struct vm *vm);
+	int (*vm_map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size);
+	void (*vm_reset)(struct vm *vm);
+	int (*vcpu_init)(struct vcpu *v);
+	void (*vcpu_reset)(struct vcpu *v, const struct x86_boot_state *s);
+	void (*vcpu_run)(struct vcpu *v, struct x86_exit *x);
+	uint64_t (*get_rip)(struct vcpu *v);
+	void (*set_rip)(struct vcpu *v, uint64_t rip);
+	uint64_t (*get_rax)(struct vcpu *v);
+	void (*set_rax)(struct vcpu *v, uint64_t rax);
+	uint64_t (*get_rflags)(struct vcpu *v);
+	uint64_t (*get_cr)(struct vcpu *v, int n);      /* 0, 3, 4 */
+	uint64_t (*get_efer)(struct vcpu *v);
+	void (*set_efer)(struct vcpu *v, uint64_t efer);
+	bool (*interruptible)(struct vcpu *v);
+	void (*inject)(struct vcpu *v, uint8_t vector, int type, bool has_err, uint32_t err);
+	void (*want_irq_window)(struct vcpu *v, bool on);
+};
+
+#define X86_EVENT_EXT 0
+#define X86_EVENT_NMI 2
+#define X86_EVENT_EXC 3
+
+struct x86_platform {
+	uint64_t tsc_hz, lapic_hz;
+	uint64_t want_deadline;
+	const struct x86_vendor_ops *vendor;
+	bool has_xsave;
+	uint64_t host_xcr0;             /* the features Tessera lets guests enable */
+	uint32_t xsave_size;
+};
+extern struct x86_platform x86_plat;
+
+extern const struct x86_vendor_ops svm_ops;
+int svm_probe(void);            /* 0 if SVM with nested paging is usable */
+int svm_cpu_init(void);
+
+int x86_backend_init(void);
+void x86_program_timer(uint64_t deadline);
+void x86_take_host_interrupts(void);
+bool x86_poll_console(void);
+void x86_stack_check(void);
+
+/* npt.c: 4-level guest-physical tables (AMD NPT or Intel EPT leaf format). */
+enum x86_pt_format { X86_PT_NPT, X86_PT_EPT };
+struct x86_pt_alloc {
+	uint64_t (*page)(void *ctx);
+	void *ctx;
+};
+int x86_pt_map(uint64_t *root, enum x86_pt_format fmt, uint64_t gpa, uint64_t hpa,
+	       uint64_t size, const struct x86_pt_alloc *a);
+int x86_pt_lookup(const uint64_t *root, uint64_t gpa, uint64_t *hpa, uint64_t *leaf_size);
+
+#endif
