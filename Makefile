@@ -8,7 +8,7 @@ TIMEOUT ?= 60
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 .DEFAULT_GOAL := all
-.PHONY: all run gdb demo demo-linux test unit integration deps clean guests
+.PHONY: all run iso gdb demo demo-linux test unit integration deps clean guests
 
 O       := $(BUILD)/$(ARCH)/$(CONFIG)
 GEN     := $(O)/gen
@@ -94,6 +94,11 @@ endif
 # ---------------------------------------------------------------- running
 run: $(ELF)
 	$(PYTHON) tools/run.py --arch $(ARCH) --timeout $(TIMEOUT) $(RUNFLAGS) $(ELF)
+
+# x86: a GRUB rescue ISO that boots the image as a multiboot kernel
+iso: $(ELF)
+	tools/mkiso.sh $(O)/tessera.elf32 $(O)/tessera.iso
+	@echo "$(O)/tessera.iso"
 
 gdb: $(ELF)
 	$(PYTHON) tools/run.py --arch $(ARCH) --gdb $(ELF)

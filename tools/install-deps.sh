@@ -10,6 +10,8 @@ PKGS=(
   device-tree-compiler                     # dtc: per-VM device trees
   libcmocka-dev                            # unit tests
   python3 python3-pytest python3-pexpect   # config tool, integration tests
+  qemu-system-x86                          # x86: SVM under TCG
+  grub-pc-bin grub-common xorriso mtools   # x86: GRUB ISO boot
 )
 
 missing=()

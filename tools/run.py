@@ -27,13 +27,24 @@ ALL_STOPPED = "[tessera] all VMs stopped"
 ERROR_MARKERS = ("[tessera] ERROR:", "[tessera] PANIC")
 
 
+QEMU = {"riscv64": "qemu-system-riscv64", "x86_64": "qemu-system-x86_64"}
+
+
 def qemu_command(args):
-    if args.arch != "riscv64":
+    if args.arch == "riscv64":
+        cmd = ["qemu-system-riscv64", "-M", "virt", "-m", args.memory, "-smp", "1",
+               "-bios", OPENSBI, "-kernel", args.image, "-display", "none"]
+        if args.cpu:
+            cmd += ["-cpu", args.cpu]
+    elif args.arch == "x86_64":
+        # QEMU's multiboot loader takes the ELF32 copy the build makes; the
+        # isa-debug-exit port lets Tessera report failure in the exit status.
+        image = os.path.splitext(args.image)[0] + ".elf32"
+        cmd = ["qemu-system-x86_64", "-M", "pc", "-cpu", args.cpu or "EPYC", "-m", args.memory,
+               "-smp", "1", "-kernel", image, "-display", "none", "-no-reboot",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    else:
         sys.exit(f"run.py: unsupported arch {args.arch!r}")
-    cmd = ["qemu-system-riscv64", "-M", "virt", "-m", args.memory, "-smp", "1",
-           "-bios", OPENSBI, "-kernel", args.image, "-display", "none"]
-    if args.cpu:
-        cmd += ["-cpu", args.cpu]
     if args.icount is not None:
         cmd += ["-icount", f"shift={args.icount},sleep=off"]
     return cmd
@@ -125,14 +136,15 @@ def main():
     ap.add_argument("--icount", type=int, default=None,
                     help="run QEMU with -icount shift=N (deterministic time)")
     ap.add_argument("--memory", default="1G")
-    ap.add_argument("--cpu", default=None, help="QEMU -cpu value, e.g. rv64,h=false")
+    ap.add_argument("--cpu", default=None,
+                    help="QEMU -cpu value, e.g. rv64,h=false (riscv64), EPYC (x86_64 default)")
     ap.add_argument("--gdb", action="store_true", help="start halted with a gdb stub")
     ap.add_argument("--batch", action="store_true", help="non-interactive even on a terminal")
     args = ap.parse_args()
     if not os.path.exists(args.image):
         sys.exit(f"run.py: no image {args.image}")
-    if shutil.which("qemu-system-riscv64") is None:
-        sys.exit("run.py: qemu-system-riscv64 not found (make deps installs it)")
+    if shutil.which(QEMU.get(args.arch, "")) is None:
+        sys.exit(f"run.py: {QEMU.get(args.arch, args.arch)} not found (make deps installs it)")
     cmd = qemu_command(args)
     if args.gdb:
         cmd += ["-s", "-S"]
