@@ -43,7 +43,8 @@ HV_SRCS_riscv64 := arch/riscv64/entry.S arch/riscv64/switch.S \
 HV_DEVICES_x86_64 := devices/uart16550.c devices/plic.c
 HV_SRCS_x86_64 := arch/x86_64/boot.S arch/x86_64/trap.S arch/x86_64/svm_switch.S \
                   arch/x86_64/platform.c arch/x86_64/x86vcpu.c arch/x86_64/svm.c \
-                  arch/x86_64/npt.c arch/x86_64/insn.c
+                  arch/x86_64/npt.c arch/x86_64/insn.c arch/x86_64/vmx.c \
+                  arch/x86_64/vmx_switch.S
 
 HV_SRCS := $(HV_SRCS_common) $(HV_DEVICES_$(ARCH)) $(HV_SRCS_$(ARCH)) \
            $(GEN)/config.c $(GEN)/images.S

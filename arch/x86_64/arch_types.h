@@ -13,9 +13,11 @@ struct x86_gprs {
 
 struct arch_vcpu {
 	struct x86_gprs gprs;
-	uint64_t rax;                   /* mirrored with the VMCB while handling an exit */
-	void *vmcb;                     /* SVM: one 4 KiB VMCB */
+	uint64_t rax;                   /* VMX: the guest's RAX (SVM keeps it in the VMCB) */
+	void *vmcb;                     /* SVM: one 4 KiB VMCB; VMX: the VMCS */
 	uint64_t vmcb_pa;
+	bool launched;                  /* VMX: VMLAUNCH done, VMRESUME from now on */
+	uint64_t slice_left;            /* VMX: preemption-timer ticks still owed */
 	uint64_t xcr0;                  /* the guest's XCR0 */
 	uint8_t *xsave;                 /* XSAVE area, 64-byte aligned */
 	bool fpu_loaded_once;
@@ -36,7 +38,8 @@ struct arch_vm {
 	uint64_t npt_root_pa;
 	uint8_t *iopm;                  /* SVM I/O permission map, 12 KiB */
 	uint8_t *msrpm;                 /* SVM MSR permission map, 8 KiB */
-	uint32_t asid;
+	uint32_t asid;                  /* SVM ASID / VMX VPID */
+	uint64_t eptp;                  /* VMX: EPT pointer */
 	uint64_t tsc_offset;
 	bool flush_tlb;
 };

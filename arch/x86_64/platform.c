@@ -50,6 +50,9 @@ struct idt_entry {
 } __attribute__((packed));
 
 static struct idt_entry idt[256] __attribute__((aligned(16)));
+/* GDT: null, 0x08 code64, 0x10 data, 0x18-0x27 the TSS (VMX wants a host TR) */
+static uint64_t gdt64[5] __attribute__((aligned(16)));
+static uint8_t tss[104] __attribute__((aligned(16)));
 static volatile bool timer_fired;
 static uint64_t hw_deadline = UINT64_MAX;
 
@@ -111,6 +114,27 @@ void x86_trap(struct trap_frame *f)
 	      (unsigned long long)f->vector, (unsigned long long)f->error,
 	      (unsigned long long)f->rip, (unsigned long long)f->rsp,
 	      (unsigned long long)read_cr(2));
+}
+
+uint64_t x86_tss_base(void)
+{
+	return (uint64_t)(uintptr_t)tss;
+}
+
+static void gdt_init(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) ptr;
+	uint64_t base = (uint64_t)(uintptr_t)tss, limit = sizeof(tss) - 1;
+
+	gdt64[1] = 0x00AF9A000000FFFFULL;
+	gdt64[2] = 0x00CF92000000FFFFULL;
+	gdt64[3] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ULL << 40 |
+		   ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
+	gdt64[4] = base >> 32;
+	*(uint16_t *)(tss + 102) = sizeof(tss);         /* no I/O bitmap */
+	ptr.limit = sizeof(gdt64) - 1;
+	ptr.base = (uint64_t)(uintptr_t)gdt64;
+	__asm__ volatile("lgdt %0; ltr %w1" :: "m"(ptr), "r"(0x18) : "memory");
 }
 
 static void idt_init(void)
@@ -283,6 +307,7 @@ void x86_boot(uint32_t magic, uint32_t info)
 	const struct mb_info *mbi = (const void *)(uintptr_t)info;
 
 	serial_init();
+	gdt_init();
 	idt_init();
 	if (magic != MB_BOOT_MAGIC)
 		panic("not started by a multiboot loader (eax 0x%x)", magic);

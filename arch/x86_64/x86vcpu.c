@@ -51,12 +51,18 @@ int x86_backend_init(void)
 			      x86_plat.xsave_size, X86_XSAVE_SIZE);
 		xsetbv(0, x86_plat.host_xcr0);
 	}
+	/* One binary, two back ends: whichever the CPU has. */
 	if (svm_probe() == 0) {
 		if (svm_cpu_init())
 			return -1;
 		x86_plat.vendor = &svm_ops;
+	} else if (vmx_probe() == 0) {
+		if (vmx_cpu_init())
+			return -1;
+		x86_plat.vendor = &vmx_ops;
 	} else {
-		pr_err("this CPU offers neither AMD SVM nor (yet supported) Intel VMX; stopping");
+		pr_err("this CPU offers neither AMD SVM nor Intel VMX (or firmware disabled "
+		       "it); stopping");
 		return -1;
 	}
 	pr_info("virtualization: %s; XSAVE %s (guest XCR0 up to 0x%llx)", V->name,

@@ -85,6 +85,10 @@ extern struct x86_platform x86_plat;
 extern const struct x86_vendor_ops svm_ops;
 int svm_probe(void);            /* 0 if SVM with nested paging is usable */
 int svm_cpu_init(void);
+extern const struct x86_vendor_ops vmx_ops;
+int vmx_probe(void);            /* 0 if VMX can be turned on */
+int vmx_cpu_init(void);
+uint64_t x86_tss_base(void);
 
 int x86_backend_init(void);
 void x86_program_timer(uint64_t deadline);
