@@ -93,8 +93,9 @@ endif
 -include $(GEN)/deps.mk
 
 # ---------------------------------------------------------------- running
+EMU ?= qemu
 run: $(ELF)
-	$(PYTHON) tools/run.py --arch $(ARCH) --timeout $(TIMEOUT) $(RUNFLAGS) $(ELF)
+	$(PYTHON) tools/run.py --arch $(ARCH) --emu $(EMU) --timeout $(TIMEOUT) $(RUNFLAGS) $(ELF)
 
 # x86: a GRUB rescue ISO that boots the image as a multiboot kernel
 iso: $(ELF)

@@ -127,6 +127,91 @@ def run_batch(cmd, timeout):
     return 0
 
 
+BOCHSRC = """\
+megs: {megs}
+cpu: model={cpu}, count=1, ips={ips}
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev={com1}
+display_library: term
+log: {log}
+panic: action=report
+error: action=report
+info: action=ignore
+"""
+
+
+def run_bochs(args):
+    """Bochs (VMX): boot a GRUB ISO made from the image, COM1 captured to a
+    file that is streamed as it grows. Bochs reports the guest's power-off
+    as a 'soft power off' panic, so the verdict comes from the console."""
+    import tempfile
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    work = tempfile.mkdtemp(prefix="tessera-bochs-")
+    iso = os.path.join(work, "tessera.iso")
+    elf32 = os.path.splitext(args.image)[0] + ".elf32"
+    r = subprocess.run([os.path.join(root, "tools", "mkiso.sh"), elf32, iso])
+    if r.returncode:
+        return 1
+    com1 = os.path.join(work, "com1.out")
+    rc_file = os.path.join(work, "cmds")
+    with open(os.path.join(work, "bochsrc"), "w") as f:
+        f.write(BOCHSRC.format(megs=int(args.memory.rstrip("MG")) * (1024 if args.memory.endswith("G") else 1),
+                               cpu=args.cpu or "corei7_skylake_x", ips=args.ips, iso=iso,
+                               com1=com1, log=os.path.join(work, "bochs.log")))
+    with open(rc_file, "w") as f:
+        f.write("c\nquit\n")
+    cmd = ["bochs", "-q", "-f", os.path.join(work, "bochsrc"), "-rc", rc_file]
+    print("[run] " + " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + args.timeout
+    pos, pending, saw_error, saw_done = 0, b"", False, False
+    try:
+        while True:
+            alive = proc.poll() is None
+            if os.path.exists(com1):
+                with open(com1, "rb") as f:
+                    f.seek(pos)
+                    data = f.read()
+                pos += len(data)
+                if data:
+                    sys.stdout.buffer.write(data)
+                    sys.stdout.flush()
+                    pending += data
+                    *lines, pending = pending.split(b"\n")
+                    for raw in lines:
+                        line = raw.decode("utf-8", "replace").rstrip("\r")
+                        line = line[line.find("["):] if "[" in line else line
+                        saw_error |= line.startswith(ERROR_MARKERS)
+                        saw_done |= line.startswith(ALL_STOPPED)
+            if not alive:
+                break
+            if time.monotonic() > deadline:
+                print(f"\n[run] timeout: no clean end after {args.timeout} s; stopping Bochs",
+                      flush=True)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return 124
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    tail = pending.decode("utf-8", "replace")      # Bochs may stop before the last newline
+    tail = tail[tail.find("["):] if "[" in tail else tail
+    saw_error |= tail.startswith(ERROR_MARKERS)
+    saw_done |= tail.startswith(ALL_STOPPED)
+    print(flush=True)
+    if saw_error or not saw_done:
+        print("[run] failed: " + ("hypervisor reported an error" if saw_error else
+                                  "Bochs stopped before every VM had stopped"), flush=True)
+        return 1
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -140,7 +225,14 @@ def main():
                     help="QEMU -cpu value, e.g. rv64,h=false (riscv64), EPYC (x86_64 default)")
     ap.add_argument("--gdb", action="store_true", help="start halted with a gdb stub")
     ap.add_argument("--batch", action="store_true", help="non-interactive even on a terminal")
+    ap.add_argument("--emu", choices=["qemu", "bochs"], default="qemu",
+                    help="bochs: x86 with VMX (Bochs 2.7), booted from a GRUB ISO")
+    ap.add_argument("--ips", type=int, default=50000000, help="Bochs instructions per second")
     args = ap.parse_args()
+    if args.emu == "bochs":
+        if args.arch != "x86_64" or shutil.which("bochs") is None:
+            sys.exit("run.py: --emu bochs needs --arch x86_64 and bochs (make deps)")
+        return run_bochs(args)
     if not os.path.exists(args.image):
         sys.exit(f"run.py: no image {args.image}")
     if shutil.which(QEMU.get(args.arch, "")) is None:
