@@ -1,18 +1,20 @@
 #include "core/console.h"
 #include "core/log.h"
+#include "core/shell.h"
 #include "core/vm.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
 #define CTRL_A 0x01
+#define FOCUS_SHELL (-1)
 
 enum log_level log_level = LOG_INFO;
 
 bool console_changed;
-static unsigned focus;                  /* VM id that gets typed input */
+static int focus;                       /* VM id that gets typed input, or FOCUS_SHELL */
 static bool escape;                     /* Ctrl-A seen */
 
-static void emit(const char *s, unsigned len)
+void console_write(const char *s, unsigned len)
 {
 	for (unsigned i = 0; i < len; i++) {
 		if (s[i] == '\n')
@@ -23,11 +25,15 @@ static void emit(const char *s, unsigned len)
 
 void console_emit_line(const char *prefix, const char *text, unsigned len)
 {
-	emit("[", 1);
-	emit(prefix, (unsigned)strlen(prefix));
-	emit("] ", 2);
-	emit(text, len);
-	emit("\n", 1);
+	bool redraw = shell_prompt_break();
+
+	console_write("[", 1);
+	console_write(prefix, (unsigned)strlen(prefix));
+	console_write("] ", 2);
+	console_write(text, len);
+	console_write("\n", 1);
+	if (redraw)
+		shell_prompt_redraw();
 }
 
 static void flush_line(struct vm *vm)
@@ -121,29 +127,62 @@ uint64_t console_next_deadline(void)
 	return d;
 }
 
+int console_focus_vm(unsigned id)
+{
+	if (id >= nvms)
+		return -1;
+	shell_focus(false);
+	focus = (int)id;
+	console_printf("input now goes to vm %u (%s)", id, vms[id].cfg->name);
+	return 0;
+}
+
+static void focus_shell(void)
+{
+	focus = FOCUS_SHELL;
+	console_printf("input now goes to the tessera shell ('help' lists its commands)");
+	shell_focus(true);
+}
+
+/* Ctrl-A then a digit. */
+static void focus_digit(unsigned id)
+{
+	if (console_focus_vm(id) == 0)
+		return;
+	if (focus == FOCUS_SHELL)
+		console_printf("no vm %u; input still goes to the tessera shell", id);
+	else
+		console_printf("no vm %u; input still goes to vm %d (%s)", id, focus,
+			       vms[focus].cfg->name);
+}
+
+/* The key after Ctrl-A (other than Ctrl-A itself). */
+static void focus_key(uint8_t c)
+{
+	if (c == 'h')
+		focus_shell();
+	else if (c >= '0' && c <= '9')
+		focus_digit((unsigned)(c - '0'));
+	else
+		console_printf("Ctrl-A then: 0-9 gives that vm the keyboard, h the tessera shell, "
+			       "Ctrl-A sends a Ctrl-A");
+}
+
 static void route(uint8_t c)
 {
 	if (escape) {
 		escape = false;
-		if (c >= '0' && c <= '9') {
-			unsigned id = (unsigned)(c - '0');
-
-			if (id < nvms) {
-				focus = id;
-				pr_info("input now goes to vm %u (%s)", id, vms[id].cfg->name);
-			} else {
-				pr_info("no vm %u; input still goes to vm %u (%s)", id, focus,
-					vms[focus].cfg->name);
-			}
+		if (c != CTRL_A) {
+			focus_key(c);
 			return;
 		}
-		if (c != CTRL_A)
-			return;
 	} else if (c == CTRL_A) {
 		escape = true;
 		return;
 	}
-	if (focus < nvms) {
+	if (focus == FOCUS_SHELL) {
+		shell_input(c);
+	} else if ((unsigned)focus < nvms) {
 		queue_input(&vms[focus], c);
 		feed_uart(&vms[focus]);
 	}
@@ -157,23 +196,39 @@ void console_host_input(void)
 		route((uint8_t)c);
 }
 
-void log_printf(enum log_level lvl, const char *fmt, ...)
+void console_vprintf(const char *tag, const char *fmt, va_list ap)
 {
-	static const char *const tag[] = { "ERROR: ", "WARNING: ", "", "" };
 	char buf[CONSOLE_LINE_MAX + 16];
-	va_list ap;
 	int n, t;
 
-	if (lvl > log_level)
-		return;
-	t = snprintf(buf, sizeof(buf), "%s", tag[lvl]);
-	va_start(ap, fmt);
-	n = vsnprintf(buf + t, sizeof(buf) - (size_t)t, fmt, ap);
-	va_end(ap);
-	n += t;
+	t = snprintf(buf, sizeof(buf), "%s", tag);
+	if (t >= (int)sizeof(buf))
+		t = (int)sizeof(buf) - 1;
+	n = t + vsnprintf(buf + t, sizeof(buf) - (size_t)t, fmt, ap);
 	if (n >= (int)sizeof(buf))
 		n = (int)sizeof(buf) - 1;
 	console_emit_line("tessera", buf, (unsigned)n);
+}
+
+void console_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	console_vprintf("", fmt, ap);
+	va_end(ap);
+}
+
+void log_printf(enum log_level lvl, const char *fmt, ...)
+{
+	static const char *const tag[] = { "ERROR: ", "WARNING: ", "", "" };
+	va_list ap;
+
+	if (lvl > log_level)
+		return;
+	va_start(ap, fmt);
+	console_vprintf(tag[lvl], fmt, ap);
+	va_end(ap);
 }
 
 void panic_at(const char *file, int line, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/palloc.h"
 #include "core/sched.h"
+#include "core/shell.h"
 #include "core/vm.h"
 
 #define TESSERA_VERSION "0.1"
@@ -27,7 +28,8 @@ static void timers_check(uint64_t now)
 		for (unsigned k = 0; k < vms[i].nvcpus; k++) {
 			struct vcpu *v = &vms[i].vcpus[k];
 
-			if (v->state != VCPU_BLOCKED)
+			/* a paused VM's vCPUs stay halted until it resumes */
+			if (v->state != VCPU_BLOCKED || vms[i].state != VM_RUNNING)
 				continue;
 			if (v->wake_at <= now || arch_vcpu_irq_pending(v)) {
 				v->wake_at = UINT64_MAX;
@@ -45,10 +47,48 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static uint64_t console_due = UINT64_MAX;  /* console_poll() has work then */
+static uint64_t share_due;               /* the CPU-share window closes then */
+
+/* Whatever is due besides running vCPUs: halted vCPUs' timers, typed shell
+ * lines, console flushes and input, the CPU-share window. */
+static void chores(uint64_t now)
+{
+	if (unlikely(now >= next_wake))
+		timers_check(now);
+	if (unlikely(console_changed)) {
+		console_changed = false;
+		shell_poll();
+		console_due = console_next_deadline();
+	}
+	if (unlikely(now >= share_due)) {
+		vm_sample_shares(now);
+		share_due = now + arch_ticks_per_sec();
+	}
+	if (unlikely(now >= console_due)) {
+		console_poll(now);
+		console_due = console_next_deadline();
+	}
+}
+
+/* Nothing runnable: power off when every VM has stopped (unless the shell
+ * keeps the machine up), else wait for a timer or console input. */
+static void idle(void)
+{
+	if (vm_all_stopped() && !shell_holds_machine()) {
+		/* whatever the log level: the launcher waits for this line */
+		console_printf("all VMs stopped; %llu vCPU switches",
+			       (unsigned long long)sched.switches);
+		arch_poweroff(false);
+	}
+	arch_set_deadline(min_u64(next_wake, console_due));
+	arch_idle();
+}
+
 void core_main(void)
 {
 	const struct cfg_system *cfg = &tessera_config;
-	uint64_t console_due, slice;
+	uint64_t slice;
 	struct vm_exit e;
 
 	pr_info("Tessera %s: scenario '%s', %u VM(s), time slice %u us, %llu KiB free RAM",
@@ -67,32 +107,23 @@ void core_main(void)
 	}
 
 	console_due = console_next_deadline();
+	vm_sample_shares(arch_now());           /* the first window starts now */
+	share_due = arch_now() + arch_ticks_per_sec();
 	for (;;) {
 		uint64_t now = arch_now();
 		struct vcpu *v;
 
-		if (unlikely(now >= next_wake))
-			timers_check(now);
-		if (unlikely(console_changed)) {
-			console_changed = false;
-			console_due = console_next_deadline();
-		}
-		if (unlikely(now >= console_due)) {
-			console_poll(now);
-			console_due = console_next_deadline();
-		}
+		chores(now);
 		v = sched_next(now);
 		if (unlikely(!v)) {
-			if (vm_all_stopped()) {
-				pr_info("all VMs stopped; %llu vCPU switches", (unsigned long long)sched.switches);
-				arch_poweroff(false);
-			}
-			arch_set_deadline(min_u64(next_wake, console_due));
-			arch_idle();
+			idle();
 			continue;
 		}
 		arch_set_deadline(min_u64(sched.slice_end, min_u64(next_wake, console_due)));
+		now = arch_now();
 		arch_vcpu_run(v, &e);
+		/* time in the guest, for stats and the CPU share: one timer read */
+		v->stats.run_ticks += arch_now() - now;
 		v->stats.exits[e.reason]++;
 		vm_handle_exit(v, &e);
 	}

@@ -8,6 +8,7 @@
 
 struct vm vms[CFG_MAX_VMS];
 unsigned nvms;
+uint64_t vm_share_window;
 
 static const char *const policy_name[] = {
 	[CFG_POLICY_STOP] = "stop",
@@ -239,17 +240,9 @@ void vm_start(struct vm *vm)
 /* One line of counters, summed over the VM's vCPUs (not on a hot path). */
 static void vm_print_stats(struct vm *vm)
 {
-	struct vcpu_stats t = { 0 };
+	struct vcpu_stats t;
 
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		const struct vcpu_stats *s = &vm->vcpus[i].stats;
-
-		for (unsigned k = 0; k < EXIT_NR; k++)
-			t.exits[k] += s->exits[k];
-		t.hypercalls += s->hypercalls;
-		t.hypercalls_unsupported += s->hypercalls_unsupported;
-		t.irqs_injected += s->irqs_injected;
-	}
+	vm_sum_stats(vm, &t);
 	pr_info("vm %s stats: exits tick %llu mmio %llu halt %llu other %llu; "
 		"SBI calls %llu (%llu unsupported); interrupts injected %llu; "
 		"device accesses %llu",
@@ -279,23 +272,84 @@ void vm_stop(struct vm *vm, const char *why)
 	vm_print_stats(vm);
 }
 
-void vm_restart(struct vm *vm, const char *why)
+/* Fresh RAM with the original images, devices in their reset state. */
+static int vm_reload(struct vm *vm)
 {
-	vm_stop(vm, why);
 	bus_reset(&vm->bus);
 	if (load_images(vm)) {
 		pr_err("vm %s: cannot reload its images; it stays stopped", vm->cfg->name);
-		return;
+		return -1;
 	}
+	return 0;
+}
+
+int vm_boot(struct vm *vm)
+{
+	if (vm->state != VM_STOPPED && vm->state != VM_CREATED)
+		return -1;
+	if (vm_reload(vm))
+		return -1;
+	vm->restarts = 0;
+	pr_info("vm %s starting from its images", vm->cfg->name);
+	vm_start(vm);
+	return 0;
+}
+
+void vm_restart(struct vm *vm, const char *why)
+{
+	vm_stop(vm, why);
+	if (vm_reload(vm))
+		return;
 	vm->restarts++;
 	pr_info("vm %s restarting (restart %u)", vm->cfg->name, vm->restarts);
 	vm_start(vm);
 }
 
+int vm_pause(struct vm *vm)
+{
+	if (vm->state != VM_RUNNING)
+		return -1;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->state == VCPU_RUNNABLE || v->state == VCPU_RUNNING) {
+			sched_remove(v);
+			v->state = VCPU_PAUSED;
+		}
+	}
+	vm->state = VM_PAUSED;
+	pr_info("vm %s paused", vm->cfg->name);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (vm->state != VM_PAUSED)
+		return -1;
+	vm->state = VM_RUNNING;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->state == VCPU_PAUSED) {
+			sched_enqueue(v, false);
+		} else if (v->state == VCPU_BLOCKED) {
+			/* Its timer may have passed or an interrupt come meanwhile. */
+			timers_note_block(v->wake_at);
+			vcpu_kick(v);
+		}
+	}
+	pr_info("vm %s resumed", vm->cfg->name);
+	return 0;
+}
+
+const char *vm_policy_name(enum cfg_policy policy)
+{
+	return (unsigned)policy < ARRAY_SIZE(policy_name) ? policy_name[policy] : "?";
+}
+
 void vm_event(struct vm *vm, enum cfg_policy policy, const char *what)
 {
-	pr_info("vm %s: %s: policy %s", vm->cfg->name, what,
-		policy < ARRAY_SIZE(policy_name) ? policy_name[policy] : "?");
+	pr_info("vm %s: %s: policy %s", vm->cfg->name, what, vm_policy_name(policy));
 	switch (policy) {
 	case CFG_POLICY_RESTART:
 		if (vm->cfg->max_restarts && vm->restarts >= vm->cfg->max_restarts) {
@@ -312,6 +366,38 @@ void vm_event(struct vm *vm, enum cfg_policy policy, const char *what)
 		vm_stop(vm, what);
 		return;
 	}
+}
+
+void vm_sum_stats(const struct vm *vm, struct vcpu_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu_stats *s = &vm->vcpus[i].stats;
+
+		for (unsigned k = 0; k < EXIT_NR; k++)
+			t->exits[k] += s->exits[k];
+		t->run_ticks += s->run_ticks;
+		t->irqs_injected += s->irqs_injected;
+		t->hypercalls += s->hypercalls;
+		t->hypercalls_unsupported += s->hypercalls_unsupported;
+		t->csr_emulated += s->csr_emulated;
+	}
+}
+
+void vm_sample_shares(uint64_t now)
+{
+	static uint64_t window_start;
+
+	for (unsigned i = 0; i < nvms; i++) {
+		for (unsigned k = 0; k < vms[i].nvcpus; k++) {
+			struct vcpu *v = &vms[i].vcpus[k];
+
+			v->share_ticks = v->stats.run_ticks - v->share_mark;
+			v->share_mark = v->stats.run_ticks;
+		}
+	}
+	vm_share_window = now - window_start;
+	window_start = now;
 }
 
 bool vm_all_stopped(void)
@@ -334,7 +420,7 @@ int vcpu_start(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 
 void vcpu_kick(struct vcpu *v)
 {
-	if (v->state == VCPU_BLOCKED && arch_vcpu_irq_pending(v)) {
+	if (v->state == VCPU_BLOCKED && v->vm->state == VM_RUNNING && arch_vcpu_irq_pending(v)) {
 		v->wake_at = UINT64_MAX;
 		sched_wake(v);
 	}

@@ -16,9 +16,12 @@ enum vcpu_state {
 	VCPU_RUNNING,           /* on the physical CPU now */
 	VCPU_BLOCKED,           /* halted, waiting for an interrupt or its timer */
 	VCPU_STOPPED,           /* powered off (HSM stopped, or its VM stopped) */
+	VCPU_PAUSED,            /* was runnable when its VM was paused */
 };
 
-enum vm_state { VM_CREATED = 0, VM_RUNNING, VM_STOPPED };
+/* CREATED: built, never started. PAUSED: its vCPUs keep their state but
+ * none runs or wakes up until it is resumed. */
+enum vm_state { VM_CREATED = 0, VM_RUNNING, VM_PAUSED, VM_STOPPED, VM_STATE_NR };
 
 struct vcpu_stats {
 	uint64_t exits[EXIT_NR];
@@ -38,6 +41,8 @@ struct vcpu {
 	uint64_t wake_at;               /* host time a BLOCKED vCPU wakes, UINT64_MAX: never */
 	uint64_t slice_left;            /* ticks left of its slice when it was preempted early */
 	struct vcpu_stats stats;
+	uint64_t share_mark;            /* run_ticks at the start of the sampling window */
+	uint64_t share_ticks;           /* run ticks in the last complete window */
 };
 
 struct vm_region {
@@ -68,15 +73,31 @@ struct vm {
 
 extern struct vm vms[CFG_MAX_VMS];
 extern unsigned nvms;
+/* Length in host ticks of the last CPU-share sampling window (0: none yet). */
+extern uint64_t vm_share_window;
 
 /* Build every VM of the config; -1 if one could not be built. */
 int vm_build_all(const struct cfg_system *cfg);
+/* Run a VM whose RAM and devices are fresh: vCPU 0 at its entry. */
 void vm_start(struct vm *vm);
+/* Stop a running or paused VM; logs the reason and its counters. */
 void vm_stop(struct vm *vm, const char *why);
-/* Reload images, reset devices and vCPUs, run again. */
+/* Power a stopped VM on afresh: images reloaded, devices reset, restart
+ * count cleared. -1 if it is not stopped or its images do not load. */
+int vm_boot(struct vm *vm);
+/* Stop (if needed), reload images, reset devices and vCPUs, run again. */
 void vm_restart(struct vm *vm, const char *why);
+/* Take a running VM's vCPUs off the CPU, keeping their state; -1 if it is
+ * not running. Resume puts them back (halted ones stay halted). */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+/* The VM's counters summed over its vCPUs. */
+void vm_sum_stats(const struct vm *vm, struct vcpu_stats *t);
+/* Close a CPU-share sampling window: called about once a second. */
+void vm_sample_shares(uint64_t now);
 /* Apply the VM's configured policy to an event. */
 void vm_event(struct vm *vm, enum cfg_policy policy, const char *what);
+const char *vm_policy_name(enum cfg_policy policy);
 void vm_handle_exit(struct vcpu *v, struct vm_exit *e);
 /* Host address of [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
