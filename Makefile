@@ -40,11 +40,13 @@ HV_SRCS_riscv64 := arch/riscv64/entry.S arch/riscv64/switch.S \
                    arch/riscv64/sbi.c arch/riscv64/gstage.c \
                    arch/riscv64/insn.c arch/riscv64/hostdev.c
 
-HV_DEVICES_x86_64 := devices/uart16550.c devices/plic.c
+HV_DEVICES_x86_64 := devices/uart16550.c devices/plic.c devices/i8259.c devices/i8254.c \
+                     devices/cmos.c devices/pci_stub.c devices/debugport.c devices/lapic.c \
+                     devices/ioapic.c
 HV_SRCS_x86_64 := arch/x86_64/boot.S arch/x86_64/trap.S arch/x86_64/svm_switch.S \
                   arch/x86_64/platform.c arch/x86_64/x86vcpu.c arch/x86_64/svm.c \
                   arch/x86_64/npt.c arch/x86_64/insn.c arch/x86_64/vmx.c \
-                  arch/x86_64/vmx_switch.S
+                  arch/x86_64/vmx_switch.S arch/x86_64/pc.c
 
 HV_SRCS := $(HV_SRCS_common) $(HV_DEVICES_$(ARCH)) $(HV_SRCS_$(ARCH)) \
            $(GEN)/config.c $(GEN)/images.S

@@ -10,8 +10,10 @@
 #define TESSERA_CORE_ARCH_H
 
 #include "lib/types.h"
+#include "devices/device.h"
 
 struct vm;
+struct cfg_device;
 struct vcpu;
 
 enum exit_reason {
@@ -64,6 +66,11 @@ bool arch_vcpu_irq_pending(struct vcpu *v);
 /* Per-VM stage-2 translation: set up, then map a region. */
 int arch_vm_init(struct vm *vm);
 int arch_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size);
+/* Platform devices the back end builds for a config device it owns (x86:
+ * the PC chipset of a "pc" device). 0, or -1 after a message. */
+int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d);
+/* The interrupt line a device's config `irq` is wired to on this platform. */
+struct irq_line arch_vm_irq_line(struct vm *vm, uint32_t irq);
 /* Adjust a VM's freshly loaded device tree to the host (e.g. timebase). */
 void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size);
 /* Called when a VM (re)starts: its guest time begins at zero. */

@@ -1,11 +1,11 @@
 #include "core/bus.h"
 
 int bus_add(struct bus *b, uint64_t base, uint64_t size,
-	    const struct dev_ops *ops, void *dev)
+	    const struct dev_ops *ops, void *dev, uint32_t irq)
 {
-	if (b->ndevs >= CFG_MAX_DEVICES)
+	if (b->ndevs >= BUS_MAX_DEVICES)
 		return -1;
-	b->devs[b->ndevs++] = (struct bus_dev){ base, size, ops, dev, 0, 0 };
+	b->devs[b->ndevs++] = (struct bus_dev){ base, size, ops, dev, irq, 0, 0 };
 	return 0;
 }
 

@@ -219,18 +219,22 @@ static void info_memory(const struct vm *vm)
 
 static void info_devices(const struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->bus.ndevs; i++) {
-		const struct bus_dev *d = &vm->bus.devs[i];
-		const struct cfg_device *cd = i < vm->cfg->ndevices ? &vm->cfg->devices[i] : NULL;
-		struct line l = { .n = 0 };
+	const struct bus *buses[2] = { &vm->bus, &vm->iobus };
 
-		line_add(&l, "  device %s at 0x%llx-0x%llx", d->ops->name,
-			 (unsigned long long)d->base, (unsigned long long)(d->base + d->size));
-		if (cd && cd->irq)
-			line_add(&l, ", irq %u", cd->irq);
-		if (d->dev == (const void *)vm->console_uart)
-			line_add(&l, ", console");
-		console_printf("%s", l.s);
+	for (unsigned b = 0; b < 2; b++) {
+		for (unsigned i = 0; i < buses[b]->ndevs; i++) {
+			const struct bus_dev *d = &buses[b]->devs[i];
+			struct line l = { .n = 0 };
+
+			line_add(&l, "  device %s at %s0x%llx-0x%llx", d->ops->name,
+				 b ? "port " : "", (unsigned long long)d->base,
+				 (unsigned long long)(d->base + d->size));
+			if (d->irq)
+				line_add(&l, ", irq %u", d->irq);
+			if (d->dev == (const void *)vm->console_uart)
+				line_add(&l, ", console");
+			console_printf("%s", l.s);
+		}
 	}
 }
 
@@ -302,14 +306,18 @@ static void stats_vm(const struct vm *vm)
 		       "interrupts injected %llu",
 		       (unsigned long long)t.hypercalls, (unsigned long long)t.hypercalls_unsupported,
 		       (unsigned long long)t.csr_emulated, (unsigned long long)t.irqs_injected);
-	for (unsigned i = 0; i < vm->bus.ndevs; i++) {
-		const struct bus_dev *d = &vm->bus.devs[i];
+	const struct bus *buses[2] = { &vm->bus, &vm->iobus };
 
-		console_printf("  device %s at 0x%llx: %llu reads, %llu writes", d->ops->name,
-			       (unsigned long long)d->base, (unsigned long long)d->reads,
-			       (unsigned long long)d->writes);
-	}
-	console_printf("  unclaimed accesses %llu", (unsigned long long)vm->bus.unclaimed);
+	for (unsigned b = 0; b < 2; b++)
+		for (unsigned i = 0; i < buses[b]->ndevs; i++) {
+			const struct bus_dev *d = &buses[b]->devs[i];
+
+			console_printf("  device %s at %s0x%llx: %llu reads, %llu writes",
+				       d->ops->name, b ? "port " : "", (unsigned long long)d->base,
+				       (unsigned long long)d->reads, (unsigned long long)d->writes);
+		}
+	console_printf("  unclaimed accesses %llu",
+		       (unsigned long long)(vm->bus.unclaimed + vm->iobus.unclaimed));
 }
 
 static void cmd_stats(const struct call *c)

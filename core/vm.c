@@ -107,21 +107,26 @@ static int build_devices(struct vm *vm)
 			ops = &plic_ops;
 			break;
 		case CFG_DEV_UART16550: {
-			struct irq_line irq = { NULL, NULL, 0 };
+			struct irq_line irq = d->irq ? arch_vm_irq_line(vm, d->irq) :
+						       (struct irq_line){ NULL, NULL, 0 };
 
-			if (vm->plic && d->irq)
-				irq = (struct irq_line){ plic_set_irq, vm->plic, d->irq };
-			uart16550_init(&vm->devs[i].uart, irq, uart_tx, vm, false);
+			/* On a PC the IRQ reaches the PIC only with MCR.OUT2 set. */
+			uart16550_init(&vm->devs[i].uart, irq, uart_tx, vm, d->pio);
 			if (!vm->console_uart)
 				vm->console_uart = &vm->devs[i].uart;
 			ops = &uart16550_ops;
 			break;
 		}
+		case CFG_DEV_PC:
+			if (arch_vm_add_platform(vm, d))
+				return -1;
+			continue;
 		default:
 			pr_err("vm %s: device[%u]: unknown type %d", c->name, i, d->type);
 			return -1;
 		}
-		if (bus_add(&vm->bus, d->base, d->size, ops, &vm->devs[i])) {
+		if (bus_add(d->pio ? &vm->iobus : &vm->bus, d->base, d->size, ops, &vm->devs[i],
+			    d->irq)) {
 			pr_err("vm %s: device[%u]: too many devices", c->name, i);
 			return -1;
 		}
@@ -252,7 +257,8 @@ static void vm_print_stats(struct vm *vm)
 				     t.exits[EXIT_VCPU_STOP] + t.exits[EXIT_SHUTDOWN] +
 				     t.exits[EXIT_REBOOT] + t.exits[EXIT_FAULT]),
 		(unsigned long long)t.hypercalls, (unsigned long long)t.hypercalls_unsupported,
-		(unsigned long long)t.irqs_injected, (unsigned long long)bus_accesses(&vm->bus));
+		(unsigned long long)t.irqs_injected,
+		(unsigned long long)(bus_accesses(&vm->bus) + bus_accesses(&vm->iobus)));
 }
 
 void vm_stop(struct vm *vm, const char *why)
@@ -276,6 +282,7 @@ void vm_stop(struct vm *vm, const char *why)
 static int vm_reload(struct vm *vm)
 {
 	bus_reset(&vm->bus);
+	bus_reset(&vm->iobus);
 	if (load_images(vm)) {
 		pr_err("vm %s: cannot reload its images; it stays stopped", vm->cfg->name);
 		return -1;
@@ -457,10 +464,16 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 	case EXIT_HOST_IRQ:
 		return;
 	case EXIT_MMIO: {
-		int r = bus_access(&vm->bus, e->mmio.gpa, e->mmio.size, e->mmio.write,
-				   &e->mmio.value);
+		int r = bus_access(e->mmio.pio ? &vm->iobus : &vm->bus, e->mmio.gpa, e->mmio.size,
+				   e->mmio.write, &e->mmio.value);
 
 		if (likely(r == 0)) {
+			arch_vcpu_complete_mmio(v, e);
+			return;
+		}
+		if (e->mmio.pio && r == BUS_NO_DEVICE) {
+			/* a port nothing answers: all ones, writes dropped (counted) */
+			e->mmio.value = ~0ULL;
 			arch_vcpu_complete_mmio(v, e);
 			return;
 		}

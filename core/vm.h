@@ -62,7 +62,8 @@ struct vm {
 	struct vcpu vcpus[CFG_MAX_VCPUS];
 	struct vm_region regions[CFG_MAX_REGIONS];
 	unsigned nregions;
-	struct bus bus;
+	struct bus bus;                 /* MMIO */
+	struct bus iobus;               /* x86 I/O ports */
 	union vm_device devs[CFG_MAX_DEVICES];
 	struct uart16550 *console_uart;  /* the UART wired to the console, or NULL */
 	struct plic *plic;

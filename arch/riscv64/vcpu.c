@@ -500,3 +500,18 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		}
 	}
 }
+
+/* ------------------------------------------------------------ devices */
+
+int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
+{
+	pr_err("vm %s: device type %d is not available on RISC-V", vm->cfg->name, d->type);
+	return -1;
+}
+
+struct irq_line arch_vm_irq_line(struct vm *vm, uint32_t irq)
+{
+	if (!vm->plic)
+		return (struct irq_line){ NULL, NULL, 0 };
+	return (struct irq_line){ plic_set_irq, vm->plic, irq };
+}

@@ -3,6 +3,13 @@
 #define TESSERA_ARCH_X86_64_ARCH_TYPES_H
 
 #include "lib/types.h"
+#include "devices/cmos.h"
+#include "devices/debugport.h"
+#include "devices/i8254.h"
+#include "devices/i8259.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
+#include "devices/pci_stub.h"
 
 /* General-purpose registers not kept in the VMCB/VMCS (order: switch code). */
 struct x86_gprs {
@@ -29,8 +36,20 @@ struct arch_vcpu {
 	int pending_irq;
 	bool halted_wait;
 	uint64_t mmio_next_rip;
-	uint8_t mmio_reg, mmio_size;
-	bool mmio_zext;
+	uint8_t mmio_reg, mmio_size, mmio_dst;
+	bool mmio_high, mmio_sext;
+	struct lapic lapic;             /* with a "pc" device */
+};
+
+/* The PC chipset of a VM with a "pc" device (arch/x86_64/pc.c). */
+struct x86_pc {
+	bool present;
+	struct i8259 pic;
+	struct i8254 pit;
+	struct cmos cmos;
+	struct pci_stub pci;
+	struct debugport dbg;
+	struct ioapic ioapic;
 };
 
 struct arch_vm {
@@ -42,6 +61,7 @@ struct arch_vm {
 	uint64_t eptp;                  /* VMX: EPT pointer */
 	uint64_t tsc_offset;
 	bool flush_tlb;
+	struct x86_pc pc;
 };
 
 #endif

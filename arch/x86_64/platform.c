@@ -12,14 +12,14 @@
 
 #define MB_BOOT_MAGIC 0x2BADB002
 #define COM1 0x3F8
-#define LAPIC_BASE 0xFEE00000UL
-#define LAPIC_ID 0x20
-#define LAPIC_EOI 0xB0
-#define LAPIC_SVR 0xF0
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_TIMER_INIT 0x380
-#define LAPIC_TIMER_CUR 0x390
-#define LAPIC_TIMER_DIV 0x3E0
+#define HOST_LAPIC_BASE 0xFEE00000UL
+#define HOST_LAPIC_ID 0x20
+#define HOST_LAPIC_EOI 0xB0
+#define HOST_LAPIC_SVR 0xF0
+#define HOST_LAPIC_LVT_TIMER 0x320
+#define HOST_LAPIC_TIMER_INIT 0x380
+#define HOST_LAPIC_TIMER_CUR 0x390
+#define HOST_LAPIC_TIMER_DIV 0x3E0
 #define TIMER_VECTOR 32
 #define SPURIOUS_VECTOR 39
 #define STACK_CANARY 0x5445535345524121ULL
@@ -87,12 +87,12 @@ int arch_console_getc(void)
 
 static inline uint32_t lapic_read(uint32_t reg)
 {
-	return mmio_read32(LAPIC_BASE + reg);
+	return mmio_read32(HOST_LAPIC_BASE + reg);
 }
 
 static inline void lapic_write(uint32_t reg, uint32_t v)
 {
-	mmio_write32(LAPIC_BASE + reg, v);
+	mmio_write32(HOST_LAPIC_BASE + reg, v);
 }
 
 struct trap_frame {
@@ -105,7 +105,7 @@ void x86_trap(struct trap_frame *f)
 {
 	if (f->vector == TIMER_VECTOR) {
 		timer_fired = true;
-		lapic_write(LAPIC_EOI, 0);
+		lapic_write(HOST_LAPIC_EOI, 0);
 		return;
 	}
 	if (f->vector == SPURIOUS_VECTOR)
@@ -193,16 +193,16 @@ static void time_init(void)
 	outb(0xA1, 0xFF);
 	tsc10 = pit_wait_tsc(10);
 	x86_plat.tsc_hz = tsc10 * 100;
-	lapic_write(LAPIC_SVR, 0x100 | SPURIOUS_VECTOR);
-	lapic_write(LAPIC_TIMER_DIV, 0x3);              /* divide by 16 */
-	lapic_write(LAPIC_LVT_TIMER, 1U << 16);         /* masked while measuring */
-	lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFF);
+	lapic_write(HOST_LAPIC_SVR, 0x100 | SPURIOUS_VECTOR);
+	lapic_write(HOST_LAPIC_TIMER_DIV, 0x3);              /* divide by 16 */
+	lapic_write(HOST_LAPIC_LVT_TIMER, 1U << 16);         /* masked while measuring */
+	lapic_write(HOST_LAPIC_TIMER_INIT, 0xFFFFFFFF);
 	uint64_t t = pit_wait_tsc(10);
-	uint32_t elapsed = 0xFFFFFFFF - lapic_read(LAPIC_TIMER_CUR);
+	uint32_t elapsed = 0xFFFFFFFF - lapic_read(HOST_LAPIC_TIMER_CUR);
 
 	x86_plat.lapic_hz = (uint64_t)elapsed * x86_plat.tsc_hz / (t ? t : 1);
-	lapic_write(LAPIC_TIMER_INIT, 0);
-	lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR);     /* one-shot */
+	lapic_write(HOST_LAPIC_TIMER_INIT, 0);
+	lapic_write(HOST_LAPIC_LVT_TIMER, TIMER_VECTOR);     /* one-shot */
 }
 
 uint64_t arch_now(void)
@@ -233,7 +233,7 @@ void x86_program_timer(uint64_t deadline)
 		count = 1;
 	if (count > 0xFFFFFFFFULL)
 		count = 0xFFFFFFFFULL;
-	lapic_write(LAPIC_TIMER_INIT, (uint32_t)count);
+	lapic_write(HOST_LAPIC_TIMER_INIT, (uint32_t)count);
 }
 
 void arch_set_deadline(uint64_t deadline)

@@ -4,8 +4,10 @@
  * the VMCB; the other general-purpose registers in *gprs. VMLOAD/VMSAVE move
  * the guest's FS, GS, TR, LDTR, KernelGSBase and SYSCALL/SYSENTER MSRs, so
  * none of them leaks from one VM to the next. GIF is clear from before
- * VMLOAD to after VMSAVE; a physical interrupt that arrives meanwhile ends
- * the guest's run with an INTR exit and stays pending for the host.
+ * VMLOAD to after VMSAVE, and RFLAGS.IF is set across VMRUN: with
+ * V_INTR_MASKING the host's IF decides whether physical interrupts reach
+ * the host, so the LAPIC timer ends the guest's run with an INTR exit and
+ * stays pending (IF=0 again) until the host chooses to take it.
  */
 #define G_RBX 0
 #define G_RCX 8
@@ -48,9 +50,11 @@ svm_enter:
 	movq	G_R15(%rdi), %r15
 	movq	G_RDI(%rdi), %rdi
 	clgi
-	vmload	%rax
-	vmrun	%rax
+	sti                             /* IF=1 (GIF still 0): with V_INTR_MASKING */
+	vmload	%rax                    /* the host's IF lets a physical interrupt */
+	vmrun	%rax                    /* end the guest's run as an INTR exit */
 	vmsave	%rax
+	cli
 	stgi
 	pushq	%rdi                    /* guest rdi */
 	movq	8(%rsp), %rdi           /* gprs */

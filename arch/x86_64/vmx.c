@@ -433,7 +433,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	vmwrite(TSC_OFFSET, v->vm->arch.tsc_offset);
 	/* The preemption timer guarantees the core gets the CPU back by its
 	 * deadline, even from a guest spinning with interrupts off. */
-	budget = x86_plat.want_deadline > now ? x86_plat.want_deadline - now : 0;
+	budget = x86_plat.entry_deadline > now ? x86_plat.entry_deadline - now : 0;
 	budget >>= preempt_shift;
 	vmwrite(G_PREEMPT_TIMER, budget > 0xFFFFFFFFULL ? 0xFFFFFFFFU : (uint32_t)budget);
 	if (vmx_enter(&v->arch, v->arch.launched))

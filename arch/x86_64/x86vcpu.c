@@ -5,6 +5,7 @@
  * port I/O exits, hypercalls, XCR0 and XSAVE state per vCPU.
  */
 #include "arch/x86_64/x86.h"
+#include "arch/x86_64/insn.h"
 #include "arch/x86_64/x86vcpu.h"
 #include "core/log.h"
 #include "core/palloc.h"
@@ -112,6 +113,8 @@ void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 	};
 
 	V->vcpu_reset(v, &s);
+	if (v->vm->arch.pc.present)
+		lapic_reset(&v->arch.lapic);
 	v->arch.xcr0 = XCR0_X87;
 	memset(v->arch.xsave, 0, 4096);         /* XSTATE_BV = 0: init state */
 	v->arch.pending_irq = -1;
@@ -127,12 +130,12 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 void arch_vcpu_set_ext_irq(struct vcpu *v, bool level)
 {
 	UNUSED(v);
-	UNUSED(level);          /* interrupt controllers: PIC/LAPIC models */
+	UNUSED(level);          /* x86 interrupts come from the chipset models (pc.c) */
 }
 
 bool arch_vcpu_irq_pending(struct vcpu *v)
 {
-	return v->arch.pending_irq >= 0 && (V->get_rflags(v) & RFLAGS_IF);
+	return x86_pc_irq_pending(v) && (V->get_rflags(v) & RFLAGS_IF);
 }
 
 /* ------------------------------------------------------------ FPU */
@@ -203,7 +206,11 @@ static void emulate_cpuid(struct vcpu *v)
 		r[2] |= 1U << 31;                       /* hypervisor present */
 		if (V->get_cr(v, 4) & CR4_OSXSAVE)
 			r[2] |= 1U << 27;
-		r[3] &= ~(1U << 9);                     /* no local APIC modelled yet */
+		r[3] &= ~(1U << 9);
+		if (v->vm->arch.pc.present) {           /* local APIC, x2APIC, TSC deadline */
+			r[3] |= 1U << 9;
+			r[2] |= (1U << 21) | (1U << 24);
+		}
 		break;
 	case 0xD:
 		if (sub == 0) {
@@ -233,6 +240,10 @@ static void emulate_cpuid(struct vcpu *v)
 /* 0 and *val for an MSR the guest may read, -1 for #GP. */
 static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	int r = x86_pc_rdmsr(v, msr, val);
+
+	if (r <= 0)
+		return r;
 	switch (msr) {
 	case MSR_EFER:
 		*val = V->get_efer(v) & ~EFER_SVME;
@@ -257,6 +268,10 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	int r = x86_pc_wrmsr(v, msr, val);
+
+	if (r <= 0)
+		return r;
 	switch (msr) {
 	case MSR_EFER:
 		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
@@ -336,6 +351,146 @@ static bool hypercall(struct vcpu *v, struct vm_exit *e)
 	return false;
 }
 
+/* Guest linear -> guest physical through the guest's own page tables
+ * (4-level long mode, or none). -1 when unmapped or in a mode we do not walk. */
+static int guest_translate(struct vcpu *v, uint64_t lin, uint64_t *gpa)
+{
+	uint64_t cr0 = V->get_cr(v, 0), table, e = 0;
+
+	if (!(cr0 & CR0_PG)) {
+		*gpa = lin & 0xFFFFFFFFULL;
+		return 0;
+	}
+	if (!(V->get_efer(v) & EFER_LMA))
+		return -1;                      /* 32-bit paging: not walked (yet) */
+	table = V->get_cr(v, 3) & 0x000FFFFFFFFFF000ULL;
+	for (int level = 3; level >= 0; level--) {
+		const uint64_t *t = vm_gpa_to_hva(v->vm, table, 4096);
+
+		if (!t)
+			return -1;
+		e = t[(lin >> (12 + 9 * level)) & 511];
+		if (!(e & 1))
+			return -1;
+		if (level == 0 || (level < 3 && (e & 0x80))) {
+			uint64_t span = 1ULL << (12 + 9 * level);
+
+			*gpa = (e & 0x000FFFFFFFFFF000ULL & ~(span - 1)) | (lin & (span - 1));
+			return 0;
+		}
+		table = e & 0x000FFFFFFFFFF000ULL;
+	}
+	return -1;
+}
+
+/* Up to `n` bytes of the guest's code at RIP; returns how many were read. */
+static unsigned fetch_code(struct vcpu *v, uint8_t *buf, unsigned n)
+{
+	uint64_t rip = V->get_rip(v), gpa;
+	unsigned got = 0;
+
+	while (got < n) {
+		uint64_t lin = rip + got, chunk = 4096 - (lin & 4095);
+		const uint8_t *src;
+
+		if (guest_translate(v, lin, &gpa))
+			break;
+		if (chunk > n - got)
+			chunk = n - got;
+		src = vm_gpa_to_hva(v->vm, gpa, chunk);
+		if (!src)
+			break;
+		memcpy(buf + got, src, chunk);
+		got += (unsigned)chunk;
+	}
+	return got;
+}
+
+static uint64_t *gpr_slot(struct vcpu *v, unsigned reg)
+{
+	static const size_t off[16] = {
+		0, offsetof(struct x86_gprs, rcx), offsetof(struct x86_gprs, rdx),
+		offsetof(struct x86_gprs, rbx), 0 /* rsp: not decodable as MMIO data */,
+		offsetof(struct x86_gprs, rbp), offsetof(struct x86_gprs, rsi),
+		offsetof(struct x86_gprs, rdi), offsetof(struct x86_gprs, r8),
+		offsetof(struct x86_gprs, r9), offsetof(struct x86_gprs, r10),
+		offsetof(struct x86_gprs, r11), offsetof(struct x86_gprs, r12),
+		offsetof(struct x86_gprs, r13), offsetof(struct x86_gprs, r14),
+		offsetof(struct x86_gprs, r15),
+	};
+
+	return (uint64_t *)((uint8_t *)&v->arch.gprs + off[reg & 15]);
+}
+
+static uint64_t get_reg(struct vcpu *v, unsigned reg)
+{
+	return reg == 0 ? V->get_rax(v) : *gpr_slot(v, reg);
+}
+
+static void set_reg(struct vcpu *v, unsigned reg, uint64_t val)
+{
+	if (reg == 0)
+		V->set_rax(v, val);
+	else
+		*gpr_slot(v, reg) = val;
+}
+
+/* A nested-paging fault at a GPA a device covers: decode the MOV. */
+static void mmio_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
+{
+	uint8_t code[X86_INSN_MAX];
+	unsigned n = fetch_code(v, code, sizeof(code));
+	bool lm = (V->get_efer(v) & EFER_LMA) != 0;
+	struct x86_mem_insn m;
+
+	if (x->fetch) {
+		fault(e, v, x->gpa, "instruction fetch outside its memory");
+		return;
+	}
+	if (x86_decode_mem(code, n, lm, &m) || (m.reg == 4 && !m.high_byte && !m.has_imm)) {
+		fault(e, v, x->gpa, "an MMIO access by an instruction Tessera does not emulate");
+		return;
+	}
+	v->arch.mmio_next_rip = V->get_rip(v) + m.len;
+	v->arch.mmio_reg = m.reg;
+	v->arch.mmio_size = m.size;
+	v->arch.mmio_dst = m.dst_size;
+	v->arch.mmio_high = m.high_byte;
+	v->arch.mmio_sext = m.sext;
+	e->reason = EXIT_MMIO;
+	e->mmio.pio = false;
+	e->mmio.gpa = x->gpa;
+	e->mmio.size = m.size;
+	e->mmio.write = m.store;
+	if (m.store) {
+		uint64_t val = m.has_imm ? m.imm : get_reg(v, m.reg) >> (m.high_byte ? 8 : 0);
+
+		e->mmio.value = m.size == 8 ? val : val & ((1ULL << (8 * m.size)) - 1);
+	}
+}
+
+static void complete_mmio_load(struct vcpu *v, uint64_t val)
+{
+	struct arch_vcpu *a = &v->arch;
+	unsigned bits = 8U * a->mmio_size;
+	uint64_t old = get_reg(v, a->mmio_reg);
+
+	if (bits < 64) {
+		val &= (1ULL << bits) - 1;
+		if (a->mmio_sext && (val >> (bits - 1)) & 1)
+			val |= ~0ULL << bits;
+	}
+	if (a->mmio_high)
+		val = (old & ~0xFF00ULL) | (val & 0xFF) << 8;
+	else if (a->mmio_dst == 1)
+		val = (old & ~0xFFULL) | (val & 0xFF);
+	else if (a->mmio_dst == 2)
+		val = (old & ~0xFFFFULL) | (val & 0xFFFF);
+	else if (a->mmio_dst == 4)
+		val &= 0xFFFFFFFFULL;           /* 32-bit destinations zero-extend */
+	set_reg(v, a->mmio_reg, val);
+}
+
 static void io_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
 {
 	e->reason = EXIT_MMIO;
@@ -365,7 +520,11 @@ void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
 			V->set_rax(v, rax);
 		}
 		V->set_rip(v, v->arch.pio_next_rip);
+		return;
 	}
+	if (!e->mmio.write)
+		complete_mmio_load(v, e->mmio.value);
+	V->set_rip(v, v->arch.mmio_next_rip);
 }
 
 void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -374,6 +533,11 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
 	fpu_load(v);
 	for (;;) {
+		uint64_t dev = x86_pc_next_event(v);
+
+		x86_pc_inject(v);
+		x86_plat.entry_deadline = dev < x86_plat.want_deadline ? dev : x86_plat.want_deadline;
+		x86_program_timer(x86_plat.entry_deadline);
 		V->vcpu_run(v, &x);
 		switch (x.kind) {
 		case X86_EXIT_NONE:
@@ -381,8 +545,13 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		case X86_EXIT_INTR:
 			x86_take_host_interrupts();
 			x86_stack_check();
-			e->reason = x86_poll_console() ? EXIT_HOST_IRQ : EXIT_TICK;
-			x86_program_timer(x86_plat.want_deadline);
+			if (x86_poll_console()) {
+				e->reason = EXIT_HOST_IRQ;
+				return;
+			}
+			if (rdtsc() < x86_plat.want_deadline)
+				continue;       /* a device timer of this vCPU: deliver, go on */
+			e->reason = EXIT_TICK;
 			return;
 		case X86_EXIT_CPUID:
 			emulate_cpuid(v);
@@ -408,7 +577,7 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			if (arch_vcpu_irq_pending(v))
 				continue;
 			e->reason = EXIT_HALT;
-			e->halt.deadline = UINT64_MAX;
+			e->halt.deadline = x86_pc_next_event(v);
 			return;
 		case X86_EXIT_IO:
 			if (x.string || x.rep) {
@@ -418,8 +587,7 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			io_exit(v, &x, e);
 			return;
 		case X86_EXIT_NPF:
-			fault(e, v, x.gpa, x.fetch ? "instruction fetch outside its memory" :
-					   "access outside its memory");
+			mmio_exit(v, &x, e);
 			return;
 		case X86_EXIT_SHUTDOWN:
 			fault(e, v, 0, "triple fault (shutdown)");

@@ -74,7 +74,8 @@ struct x86_vendor_ops {
 
 struct x86_platform {
 	uint64_t tsc_hz, lapic_hz;
-	uint64_t want_deadline;
+	uint64_t want_deadline;         /* the core's (arch_set_deadline) */
+	uint64_t entry_deadline;        /* with the running vCPU's device timers */
 	const struct x86_vendor_ops *vendor;
 	bool has_xsave;
 	uint64_t host_xcr0;             /* the features Tessera lets guests enable */
@@ -91,6 +92,14 @@ int vmx_cpu_init(void);
 uint64_t x86_tss_base(void);
 
 int x86_backend_init(void);
+/* pc.c: the chipset of a VM with a "pc" device */
+uint64_t x86_pc_next_event(struct vcpu *v);     /* host TSC, UINT64_MAX: none */
+bool x86_pc_irq_pending(struct vcpu *v);
+void x86_pc_inject(struct vcpu *v);
+int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);  /* 1: not a chipset MSR */
+int x86_pc_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
+uint64_t x86_tsc_to_ns(uint64_t tsc);
+uint64_t x86_ns_to_tsc(uint64_t ns);
 void x86_program_timer(uint64_t deadline);
 void x86_take_host_interrupts(void);
 bool x86_poll_console(void);

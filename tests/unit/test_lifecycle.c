@@ -109,6 +109,17 @@ void arch_vm_reset(struct vm *vm)
 	(void)vm;
 }
 
+int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
+{
+	(void)vm, (void)d;
+	return -1;
+}
+
+struct irq_line arch_vm_irq_line(struct vm *vm, uint32_t irq)
+{
+	return (struct irq_line){ plic_set_irq, vm->plic, irq };
+}
+
 void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 {
 	(void)arg0, (void)arg1;

@@ -218,10 +218,12 @@ static int setup(void **state)
 		vm->vcpus[0].share_ticks = 2500000 * i;
 		vm->regions[0] = (struct vm_region){ 0x80000000, MiB(4), 0x80400000 };
 		vm->nregions = 1;
-		vm->bus.devs[0] = (struct bus_dev){ 0x0c000000, 0x400000, &plic_ops_stub,
-						    &vm->devs[0], 3, 4 };
-		vm->bus.devs[1] = (struct bus_dev){ 0x10000000, 0x100, &uart_ops, &vm->devs[1],
-						    5, 6 };
+		vm->bus.devs[0] = (struct bus_dev){ .base = 0x0c000000, .size = 0x400000,
+						    .ops = &plic_ops_stub, .dev = &vm->devs[0],
+						    .reads = 3, .writes = 4 };
+		vm->bus.devs[1] = (struct bus_dev){ .base = 0x10000000, .size = 0x100,
+						    .ops = &uart_ops, .dev = &vm->devs[1],
+						    .irq = 10, .reads = 5, .writes = 6 };
 		vm->bus.ndevs = 2;
 		uart16550_init(&vm->devs[1].uart, (struct irq_line){ NULL, NULL, 0 }, NULL, NULL,
 			       false);

@@ -1,0 +1,275 @@
+/*
+ * The PC chipset of an x86 VM ("pc" in its config), wired the way a PC is:
+ * ISA IRQs fan out to the 8259 pair and to the IOAPIC (IRQ 0 on pin 2), the
+ * IOAPIC delivers to the local APICs, their EOIs reach back to the IOAPIC,
+ * and the master 8259's INTR reaches vCPU 0 through LINT0 (virtual wire).
+ * Device time is the VM's own: nanoseconds since it started, from the TSC.
+ */
+#include "arch/x86_64/x86.h"
+#include "arch/x86_64/x86vcpu.h"
+#include "core/log.h"
+
+uint64_t x86_tsc_to_ns(uint64_t tsc)
+{
+	uint64_t hz = x86_plat.tsc_hz;
+
+	return tsc / hz * 1000000000ULL + tsc % hz * 1000000000ULL / hz;
+}
+
+uint64_t x86_ns_to_tsc(uint64_t ns)
+{
+	uint64_t hz = x86_plat.tsc_hz;
+
+	return ns / 1000000000ULL * hz + ns % 1000000000ULL * hz / 1000000000ULL;
+}
+
+/* The VM's clock: guest TSC (host TSC + its offset) in nanoseconds. */
+static uint64_t vm_now_ns(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	return x86_tsc_to_ns(rdtsc() + vm->arch.tsc_offset);
+}
+
+static uint64_t vm_now_tsc(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	return rdtsc() + vm->arch.tsc_offset;
+}
+
+static uint64_t vcpu_now_ns(void *opaque)
+{
+	return vm_now_ns(((struct vcpu *)opaque)->vm);
+}
+
+static uint64_t vcpu_now_tsc(void *opaque)
+{
+	return vm_now_tsc(((struct vcpu *)opaque)->vm);
+}
+
+static void vm_wallclock(void *opaque, uint64_t *sec, uint32_t *nsec)
+{
+	uint64_t ns = vm_now_ns(opaque);
+
+	*sec = 1767225600ULL + ns / 1000000000ULL;      /* 2026-01-01 + VM uptime */
+	*nsec = (uint32_t)(ns % 1000000000ULL);
+}
+
+/* An ISA IRQ line: both interrupt controllers see it, as on a PC. */
+static void isa_irq(void *opaque, unsigned irq, bool level)
+{
+	struct vm *vm = opaque;
+
+	i8259_set_irq(&vm->arch.pc.pic, irq, level);
+	ioapic_set_irq(&vm->arch.pc.ioapic, irq == 0 ? 2 : irq, level);
+}
+
+static void pic_intr(void *opaque, unsigned line, bool level)
+{
+	struct vm *vm = opaque;
+
+	UNUSED(line);
+	if (level)
+		vcpu_kick(&vm->vcpus[0]);
+}
+
+static void ioapic_deliver(void *opaque, uint32_t dest, bool logical, uint8_t mode,
+			   uint8_t vector, bool level)
+{
+	struct vm *vm = opaque;
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (!lapic_match_dest(&v->arch.lapic, dest, logical))
+			continue;
+		if (mode == 0 || mode == 1) {           /* fixed, lowest priority */
+			if (lapic_set_irq(&v->arch.lapic, vector, level) == 0)
+				vcpu_kick(v);
+			if (mode == 1)
+				break;
+		} else if (mode == 7) {                 /* ExtINT: the 8259 answers */
+			vcpu_kick(v);
+		}
+	}
+}
+
+static void lapic_ipi(void *opaque, const struct lapic_ipi *ipi)
+{
+	struct vcpu *src = opaque;
+	struct vm *vm = src->vm;
+
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		bool self = v == src;
+
+		if ((ipi->shorthand == LAPIC_SH_SELF && !self) ||
+		    (ipi->shorthand == LAPIC_SH_OTHERS && self) ||
+		    (ipi->shorthand == LAPIC_SH_NONE &&
+		     !lapic_match_dest(&v->arch.lapic, ipi->dest, ipi->logical)))
+			continue;
+		if (ipi->delivery == LAPIC_DM_FIXED || ipi->delivery == LAPIC_DM_LOWEST) {
+			if (lapic_set_irq(&v->arch.lapic, ipi->vector, false) == 0)
+				vcpu_kick(v);
+		}
+		/* INIT/SIPI (bringing up a VM's other vCPUs) comes with SMP guests. */
+	}
+}
+
+static void lapic_eoi(void *opaque, uint8_t vector)
+{
+	struct vcpu *v = opaque;
+
+	ioapic_eoi(&v->vm->arch.pc.ioapic, vector);
+}
+
+struct irq_line arch_vm_irq_line(struct vm *vm, uint32_t irq)
+{
+	if (!vm->arch.pc.present)
+		return (struct irq_line){ NULL, NULL, 0 };
+	return (struct irq_line){ isa_irq, vm, irq };
+}
+
+static int add(struct bus *b, uint64_t base, uint64_t size, const struct dev_ops *ops, void *dev)
+{
+	return bus_add(b, base, size, ops, dev, 0);
+}
+
+int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
+{
+	struct x86_pc *pc = &vm->arch.pc;
+	int r = 0;
+
+	if (d->type != CFG_DEV_PC) {
+		pr_err("vm %s: device type %d is not available on x86", vm->cfg->name, d->type);
+		return -1;
+	}
+	pc->present = true;
+	i8259_init(&pc->pic, (struct irq_line){ pic_intr, vm, 0 });
+	i8254_init(&pc->pit, (struct irq_line){ isa_irq, vm, 0 }, vm_now_ns, vm);
+	cmos_init(&pc->cmos, (struct irq_line){ isa_irq, vm, 8 }, vm_wallclock, vm);
+	pci_stub_init(&pc->pci);
+	debugport_init(&pc->dbg);
+	ioapic_init(&pc->ioapic, 0, ioapic_deliver, vm);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		struct lapic_config cfg = {
+			.id = i, .bsp = i == 0, .x2apic_supported = true, .x2apic_at_reset = false,
+			.timer_hz = 1000000000ULL, .tsc_hz = x86_plat.tsc_hz,
+			.now_ns = vcpu_now_ns, .now_tsc = vcpu_now_tsc,
+			.send_ipi = lapic_ipi, .eoi = lapic_eoi, .opaque = v,
+		};
+
+		lapic_init(&v->arch.lapic, &cfg);
+	}
+	r |= add(&vm->iobus, I8259_MASTER_BASE, I8259_SPAN, &i8259_master_ops, &pc->pic);
+	r |= add(&vm->iobus, I8259_SLAVE_BASE, I8259_SPAN, &i8259_slave_ops, &pc->pic);
+	r |= add(&vm->iobus, I8259_ELCR_BASE, I8259_SPAN, &i8259_elcr_ops, &pc->pic);
+	r |= add(&vm->iobus, I8254_BASE, I8254_SPAN, &i8254_ops, &pc->pit);
+	r |= add(&vm->iobus, I8254_PORT61, 1, &i8254_port61_ops, &pc->pit);
+	r |= add(&vm->iobus, 0x70, 2, &cmos_ops, &pc->cmos);
+	r |= add(&vm->iobus, PCI_STUB_BASE, PCI_STUB_SPAN, &pci_stub_ops, &pc->pci);
+	r |= add(&vm->iobus, 0x80, 1, &debugport_ops, &pc->dbg);
+	r |= add(&vm->bus, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &ioapic_ops, &pc->ioapic);
+	if (r) {
+		pr_err("vm %s: too many devices for the PC chipset", vm->cfg->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Bring the chipset's timers up to now. */
+static void pc_update(struct vcpu *v)
+{
+	struct x86_pc *pc = &v->vm->arch.pc;
+
+	i8254_update(&pc->pit);
+	cmos_update(&pc->cmos);
+	lapic_timer_update(&v->arch.lapic);
+}
+
+/* Host TSC time of the earliest chipset timer event that concerns v. */
+uint64_t x86_pc_next_event(struct vcpu *v)
+{
+	struct x86_pc *pc = &v->vm->arch.pc;
+	uint64_t ns = UINT64_MAX, now = vm_now_ns(v->vm), t;
+
+	if (!pc->present)
+		return UINT64_MAX;
+	t = i8254_next_event_ns(&pc->pit);
+	ns = t < ns ? t : ns;
+	t = lapic_next_timer_event_ns(&v->arch.lapic);
+	ns = t < ns ? t : ns;
+	t = cmos_next_event_in_ns(&pc->cmos);
+	if (t != UINT64_MAX && now + t < ns)
+		ns = now + t;
+	if (ns == UINT64_MAX)
+		return UINT64_MAX;
+	if (ns < now + 1000)
+		ns = now + 1000;        /* a 1 us floor: guests can ask for absurd rates */
+	return x86_ns_to_tsc(ns) - v->vm->arch.tsc_offset;
+}
+
+/* Whether the 8259's INTR is for v (vCPU 0, through LINT0 or APIC off). */
+static bool pic_for(struct vcpu *v)
+{
+	struct x86_pc *pc = &v->vm->arch.pc;
+
+	return v->id == 0 && lapic_accept_pic_intr(&v->arch.lapic) && i8259_intr(&pc->pic);
+}
+
+bool x86_pc_irq_pending(struct vcpu *v)
+{
+	if (!v->vm->arch.pc.present)
+		return false;
+	pc_update(v);
+	return pic_for(v) || lapic_pending_vector(&v->arch.lapic) >= 0;
+}
+
+/* Before entering v: inject its highest pending interrupt if it can take
+ * one now, else ask for an exit when it can. */
+void x86_pc_inject(struct vcpu *v)
+{
+	const struct x86_vendor_ops *V = x86_plat.vendor;
+	int vec;
+
+	if (!v->vm->arch.pc.present)
+		return;
+	pc_update(v);
+	if (!pic_for(v) && lapic_pending_vector(&v->arch.lapic) < 0) {
+		V->want_irq_window(v, false);
+		return;
+	}
+	if (!V->interruptible(v)) {
+		V->want_irq_window(v, true);
+		return;
+	}
+	if (pic_for(v)) {
+		vec = i8259_ack(&v->vm->arch.pc.pic);
+	} else {
+		vec = lapic_pending_vector(&v->arch.lapic);
+		lapic_ack(&v->arch.lapic, (uint8_t)vec);
+	}
+	V->inject(v, (uint8_t)vec, X86_EVENT_EXT, false, 0);
+	V->want_irq_window(v, false);
+	v->stats.irqs_injected++;
+}
+
+int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	if (!v->vm->arch.pc.present)
+		return 1;               /* not ours */
+	if (msr == MSR_APIC_BASE || msr == 0x6E0 || (msr >= 0x800 && msr <= 0x8FF))
+		return lapic_rdmsr(&v->arch.lapic, msr, val) ? -1 : 0;
+	return 1;
+}
+
+int x86_pc_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	if (!v->vm->arch.pc.present)
+		return 1;
+	if (msr == MSR_APIC_BASE || msr == 0x6E0 || (msr >= 0x800 && msr <= 0x8FF))
+		return lapic_wrmsr(&v->arch.lapic, msr, val) ? -1 : 0;
+	return 1;
+}

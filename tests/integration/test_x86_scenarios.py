@@ -1,0 +1,89 @@
+"""x86-64 scenarios: the same tessera.elf under QEMU TCG with AMD SVM
+(-cpu EPYC, -icount) and under Bochs 2.7 with Intel VMX (GRUB ISO)."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT, build, run
+
+EMUS = {
+    "svm": dict(icount=0, extra=()),
+    "vmx": dict(icount=None, extra=("--emu", "bochs")),
+}
+
+
+def boot(config, emu, timeout=180):
+    r = run(config, timeout=timeout, arch="x86_64", **EMUS[emu])
+    assert r.status == 0, r.text[-3000:]
+    assert not r.errors(), r.errors()
+    assert "all VMs stopped" in r.text
+    vendor = "AMD SVM" if emu == "svm" else "Intel VMX"
+    assert any(l.startswith(f"virtualization: {vendor}") for l in r.hv()), r.hv()[:5]
+    return r
+
+
+@pytest.mark.parametrize("emu", EMUS)
+def test_hello_pair(emu):
+    r = boot("hello-pair", emu)
+    insn = "vmmcall" if emu == "svm" else "vmcall"
+    for vid, name in enumerate(["hello-a", "hello-b"]):
+        out = r.vm(name)
+        assert f"hello from {name}: vm id {vid} hart 0" in out
+        assert f"hello: hypercall instruction {insn}" in out
+        assert f"vm {name} stopped: guest shutdown" in r.hv()
+
+
+def done_counts(r, names):
+    res = {}
+    for n in names:
+        m = [re.match(r"done iterations=(\d+) time_ms=(\d+)", l) for l in r.vm(n)]
+        m = [x for x in m if x]
+        assert m, r.vm(n)[-3:]
+        res[n] = (int(m[0].group(1)), int(m[0].group(2)))
+    return res
+
+
+@pytest.mark.parametrize("emu", EMUS)
+def test_counter_pair_is_fair(emu):
+    r = boot("counter-pair", emu)
+    done = done_counts(r, ["counter-a", "counter-b"])
+    total = sum(i for i, _ in done.values())
+    for n, (i, ms) in done.items():
+        assert ms >= 2000
+        assert 0.45 <= i / total <= 0.55, f"{n}: {i / total:.1%} of the progress ({done})"
+    switches = int(re.search(r"all VMs stopped; (\d+) vCPU switches", r.text).group(1))
+    assert switches >= 150         # 10 ms slices over 2 s of guest time
+
+
+@pytest.mark.parametrize("emu", EMUS)
+def test_isolation_stops_only_the_prober(emu):
+    r = boot("isolation", emu)
+    stop = [l for l in r.hv() if l.startswith("vm isolation stopped: fault")]
+    assert stop and "outside its memory and devices at guest-physical 0x30000000" in stop[0]
+    assert "isolation: FAIL not stopped" not in r.vm("isolation")
+    assert any(l.startswith("done ") for l in r.vm("counter"))
+
+
+@pytest.mark.parametrize("emu", EMUS)
+def test_four_vms(emu):
+    r = boot("four", emu)
+    for n in ("hello-a", "hello-b", "counter-a", "counter-b"):
+        assert f"vm {n} stopped: guest shutdown" in r.hv()
+
+
+def test_grub_iso_boots_hello_pair():
+    build("hello-pair", arch="x86_64")
+    subprocess.run(["make", "-s", "ARCH=x86_64", "CONFIG=hello-pair", "iso"], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+    iso = os.path.join(ROOT, "build", "x86_64", "hello-pair", "tessera.iso")
+    out = subprocess.run(
+        ["timeout", "120", "qemu-system-x86_64", "-M", "pc", "-cpu", "EPYC", "-m", "1G",
+         "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    text = out.stdout.decode("utf-8", "replace")
+    assert out.returncode == 0, text[-2000:]
+    assert "[hello-a] hello: done" in text and "[hello-b] hello: done" in text
+    assert "[tessera] all VMs stopped" in text
