@@ -399,6 +399,7 @@ static void mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
 	e->mmio.gpa = gpa;
 	e->mmio.size = m.size;
 	e->mmio.write = m.store;
+	e->mmio.pio = false;
 	e->mmio.value = 0;
 	if (m.store && m.reg) {
 		uint64_t val = a->gpr[m.reg];
