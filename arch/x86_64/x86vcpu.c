@@ -46,7 +46,10 @@ int x86_backend_init(void)
 		cpuid(0xD, 0, r);
 		x86_plat.has_xsave = true;
 		x86_plat.host_xcr0 = r[0] & (XCR0_X87 | XCR0_SSE | XCR0_AVX);
-		x86_plat.xsave_size = r[2];
+		x86_plat.cpu_xcr0 = r[0] | (uint64_t)r[3] << 32;
+		xsetbv(0, x86_plat.cpu_xcr0);
+		cpuid(0xD, 0, r);                       /* EBX: size for that XCR0 */
+		x86_plat.xsave_size = r[1];
 		if (x86_plat.xsave_size > X86_XSAVE_SIZE)
 			panic("XSAVE area of %u bytes is larger than Tessera's %u",
 			      x86_plat.xsave_size, X86_XSAVE_SIZE);
@@ -150,16 +153,27 @@ static void xrstor_from(const uint8_t *area)
 	__asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"(~0U), "d"(~0U) : "memory");
 }
 
-/* The guest's FPU/SSE/AVX state and XCR0 are in the CPU while it runs;
- * they move only when a different vCPU runs. */
+/*
+ * The guest's FPU/SSE/AVX state and XCR0 are in the CPU while it runs; they
+ * move only when a different vCPU runs. Saving and restoring happen with
+ * every component the CPU has enabled in XCR0, so the area is complete
+ * whatever XCR0 the guest set — read back with XGETBV rather than trusted
+ * from the last intercepted XSETBV (QEMU's TCG does not always intercept
+ * it, and a stale XCR0 made XRSTOR fault in the hypervisor).
+ */
 static void fpu_load(struct vcpu *v)
 {
 	if (!x86_plat.has_xsave || fpu_owner == v)
 		return;
-	if (fpu_owner)
-		xsave_to(fpu_owner->arch.xsave);        /* with the owner's XCR0 */
-	xsetbv(0, v->arch.xcr0);
+	if (fpu_owner) {
+		fpu_owner->arch.xcr0 = xgetbv(0);
+		xsetbv(0, x86_plat.cpu_xcr0);
+		xsave_to(fpu_owner->arch.xsave);
+	} else {
+		xsetbv(0, x86_plat.cpu_xcr0);
+	}
 	xrstor_from(v->arch.xsave);
+	xsetbv(0, v->arch.xcr0);
 	fpu_owner = v;
 }
 

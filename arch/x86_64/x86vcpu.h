@@ -79,6 +79,7 @@ struct x86_platform {
 	const struct x86_vendor_ops *vendor;
 	bool has_xsave;
 	uint64_t host_xcr0;             /* the features Tessera lets guests enable */
+	uint64_t cpu_xcr0;              /* every feature the CPU has: used to save/restore */
 	uint32_t xsave_size;
 };
 extern struct x86_platform x86_plat;

@@ -1,6 +1,8 @@
 /*
  * counter: a CPU hog that never yields or waits.  Each iteration does a
- * fixed chunk of integer work; time is checked with rdtime every iteration.
+ * fixed chunk of integer work; time is checked with rt_now() (rdtime on
+ * riscv64, rdtsc on x86_64) every iteration.  One source for every
+ * architecture.
  * bootargs: report_ms (default 250), stop_ms (default 0 = run forever).
  * Times are guest time since gmain started.
  */

@@ -1,17 +1,15 @@
 /*
- * hello: says hello once through the 16550 UART and once through SBI DBCN,
- * then shuts the VM down (or, with bootargs reboot=1, reboots it).
+ * hello: says hello through the 16550 UART, then shuts the VM down (or, with
+ * bootargs reboot=1, reboots it).  One source for every architecture:
+ *   riscv64  a second hello through SBI DBCN
+ *   x86_64   which hypercall instruction the runtime uses (vmmcall on AMD,
+ *            vmcall on Intel)
  */
 #include "rt.h"
 
-void gmain(unsigned long hartid, const void *fdt)
+#if defined(__riscv)
+static void hello_arch(long vm, unsigned long hartid)
 {
-    (void)fdt;
-    struct sbiret id = sbi_tessera_vm_id();
-    long vm = id.error ? -1 : id.value;     /* -1: no Tessera extension */
-
-    printf("hello from %s: vm id %ld hart %lu\n", rt.vm_name, vm, hartid);
-
     char line[128];
     int len = snprintf(line, sizeof(line), "hello via dbcn from %s: vm id %ld hart %lu\n",
                        rt.vm_name, vm, hartid);
@@ -29,6 +27,23 @@ void gmain(unsigned long hartid, const void *fdt)
         p += r.value;
         left -= r.value;
     }
+}
+#elif defined(__x86_64__)
+static void hello_arch(long vm, unsigned long hartid)
+{
+    (void)vm;
+    (void)hartid;
+    printf("hello: hypercall instruction %s\n", rt_hypercall_insn());
+}
+#endif
+
+void gmain(unsigned long hartid, const void *boot)
+{
+    (void)boot;
+    long vm = rt_vm_id();                   /* -1: not under Tessera */
+
+    printf("hello from %s: vm id %ld hart %lu\n", rt.vm_name, vm, hartid);
+    hello_arch(vm, hartid);
 
     if (rt_arg_ulong("reboot", 0)) {
         printf("hello: rebooting\n");

@@ -73,6 +73,19 @@ def test_four_vms(emu):
         assert f"vm {n} stopped: guest shutdown" in r.hv()
 
 
+@pytest.mark.parametrize("emu", EMUS)
+def test_fp_state_is_per_vcpu(emu):
+    """x87/SSE/AVX registers and MXCSR keep each VM's pattern across
+    switches (XSAVE/XRSTOR with XCR0 switched per vCPU)."""
+    r = boot("fp-pair", emu)
+    for n in ("fp-a", "fp-b", "fp-c"):
+        out = r.vm(n)
+        assert "fpcheck: PASS" in out, [l for l in out if "FAIL" in l][:5]
+        assert any("ymm0-15 upper halves" in l for l in out)
+    switches = int(re.search(r"all VMs stopped; (\d+) vCPU switches", r.text).group(1))
+    assert switches >= 20
+
+
 def test_grub_iso_boots_hello_pair():
     build("hello-pair", arch="x86_64")
     subprocess.run(["make", "-s", "ARCH=x86_64", "CONFIG=hello-pair", "iso"], cwd=ROOT,

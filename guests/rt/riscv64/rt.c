@@ -1,5 +1,7 @@
 /*
- * Runtime core: device-tree discovery, bootargs, time, traps, power.
+ * Runtime core: device-tree discovery, traps, power, Tessera vendor calls.
+ * Bootargs, time conversions, printf and string functions are shared with
+ * the other architectures (guests/common/).
  */
 #include "rt.h"
 
@@ -78,134 +80,6 @@ void rt_init(unsigned long hartid, const void *fdt)
         fdt_node_reg(fdt, mem, 0, &rt.ram_base, &rt.ram_size);
 }
 
-/* ---- bootargs */
-
-static const char *arg_find(const char *key, size_t *vlen)
-{
-    size_t klen = strlen(key);
-    const char *p = rt.bootargs;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *tok = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-        if ((size_t)(p - tok) > klen && strncmp(tok, key, klen) == 0 && tok[klen] == '=') {
-            *vlen = (size_t)(p - tok) - klen - 1;
-            return tok + klen + 1;
-        }
-    }
-    return 0;
-}
-
-int rt_arg_str(const char *key, char *buf, size_t n)
-{
-    size_t len;
-    const char *v = arg_find(key, &len);
-    if (!v)
-        return 0;
-    if (n) {
-        if (len >= n)
-            len = n - 1;
-        memcpy(buf, v, len);
-        buf[len] = 0;
-    }
-    return 1;
-}
-
-int rt_parse_ulong(const char **s, unsigned long *out, int base)
-{
-    const char *p = *s;
-    unsigned long v = 0;
-    int digits = 0;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-        base = 16;
-        p += 2;
-    }
-    for (;; p++, digits++) {
-        int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            d = *p - 'A' + 10;
-        else
-            break;
-        if (d >= base)
-            break;
-        v = v * (unsigned long)base + (unsigned long)d;
-    }
-    if (!digits)
-        return -1;
-    *s = p;
-    *out = v;
-    return 0;
-}
-
-long rt_arg_long(const char *key, long def)
-{
-    char buf[32];
-    if (!rt_arg_str(key, buf, sizeof(buf)))
-        return def;
-    const char *p = buf;
-    int neg = *p == '-';
-    unsigned long v;
-    if (neg)
-        p++;
-    if (rt_parse_ulong(&p, &v, 10) || *p) {
-        printf("bootargs: bad value '%s' for %s, using %ld\n", buf, key, def);
-        return def;
-    }
-    return neg ? -(long)v : (long)v;
-}
-
-unsigned long rt_arg_ulong(const char *key, unsigned long def)
-{
-    char buf[32];
-    if (!rt_arg_str(key, buf, sizeof(buf)))
-        return def;
-    const char *p = buf;
-    unsigned long v;
-    if (rt_parse_ulong(&p, &v, 10) || *p) {
-        printf("bootargs: bad value '%s' for %s, using %lu\n", buf, key, def);
-        return def;
-    }
-    return v;
-}
-
-/* ---- time */
-
-uint64_t rt_ticks_to_us(uint64_t t)
-{
-    uint64_t hz = rt.timebase_hz;
-    return t / hz * 1000000 + t % hz * 1000000 / hz;
-}
-
-uint64_t rt_ticks_to_ms(uint64_t t)
-{
-    uint64_t hz = rt.timebase_hz;
-    return t / hz * 1000 + t % hz * 1000 / hz;
-}
-
-int64_t rt_sticks_to_us(int64_t t)
-{
-    return t < 0 ? -(int64_t)rt_ticks_to_us((uint64_t)-t) : (int64_t)rt_ticks_to_us((uint64_t)t);
-}
-
-uint64_t rt_us_to_ticks(uint64_t us)
-{
-    uint64_t hz = rt.timebase_hz;
-    return us / 1000000 * hz + us % 1000000 * hz / 1000000;
-}
-
-void rt_delay_us(uint64_t us)
-{
-    uint64_t end = rt_now() + rt_us_to_ticks(us);
-    while (rt_now() < end)
-        ;
-}
-
 /* ---- traps */
 
 void rt_set_trap_handler(rt_trap_fn fn)
@@ -220,6 +94,11 @@ void rt_default_trap(struct trap_frame *f)
     rt_shutdown();
 }
 
+int rt_trap_describe(const struct trap_frame *f, char *buf, size_t n)
+{
+    return snprintf(buf, n, "scause=0x%lx sepc=0x%lx stval=0x%lx", f->scause, f->sepc, f->stval);
+}
+
 void rt_trap_dispatch(struct trap_frame *f);
 void rt_trap_dispatch(struct trap_frame *f)
 {
@@ -227,6 +106,31 @@ void rt_trap_dispatch(struct trap_frame *f)
         trap_handler(f);
     else
         rt_default_trap(f);
+}
+
+/* ---- Tessera vendor extension (-1 when it is missing: not under Tessera) */
+
+long rt_vm_id(void)
+{
+    struct sbiret r = sbi_tessera_vm_id();
+    return r.error ? -1 : r.value;
+}
+
+long rt_vcpu_id(void)
+{
+    struct sbiret r = sbi_tessera_vcpu_id();
+    return r.error ? -1 : r.value;
+}
+
+long rt_restarts(void)
+{
+    struct sbiret r = sbi_tessera_restarts();
+    return r.error ? -1 : r.value;
+}
+
+void rt_yield(void)
+{
+    sbi_tessera_yield();
 }
 
 /* ---- power */
@@ -253,19 +157,6 @@ void rt_hart_stop(void)
     sbi_hart_stop();
     for (;;)
         wfi();
-}
-
-void panic(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    rt_console_lock();
-    printf("panic: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    rt_console_unlock();
-    va_end(ap);
-    rt_shutdown();
 }
 
 __attribute__((weak)) void gsecondary(unsigned long hartid, unsigned long opaque)

@@ -5,6 +5,9 @@
  * and optionally
  *     void gsecondary(unsigned long hartid, unsigned long opaque);
  * crt0 calls rt_init() before gmain(); when gmain returns the VM is shut down.
+ * The architecture-neutral part of the API (printf, bootargs, time, string,
+ * rt_vm_id() and the other Tessera services, power) is declared in
+ * guests/common/rt_common.h and shared with guests/rt/x86_64.
  */
 #ifndef GUEST_RT_H
 #define GUEST_RT_H
@@ -13,13 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt_common.h"
 #include "rt_conf.h"
 #include "csr.h"
 #include "fdt.h"
 #include "sbi.h"
-
-#define __noreturn __attribute__((noreturn))
-#define __printf(a, b) __attribute__((format(printf, a, b)))
 
 /* ---- entry points (provided by the guest) */
 void gmain(unsigned long hartid, const void *fdt);
@@ -53,30 +54,9 @@ static inline unsigned long rt_hartid(void)
     return tp;
 }
 
-/* ---- console: 16550 polled TX (falls back to SBI DBCN / legacy putchar) */
-void rt_putc(char c);
-void rt_puts(const char *s);            /* no newline added */
-int  printf(const char *fmt, ...) __printf(1, 2);
-int  vprintf(const char *fmt, va_list ap);
-int  snprintf(char *buf, size_t n, const char *fmt, ...) __printf(3, 4);
-int  vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
-void rt_console_lock(void);             /* recursive per hart */
-void rt_console_unlock(void);
-
-/* ---- bootargs: space separated key=value */
-int  rt_arg_str(const char *key, char *buf, size_t n);         /* 1 if present */
-unsigned long rt_arg_ulong(const char *key, unsigned long def);
-long rt_arg_long(const char *key, long def);
-/* Parse an unsigned number at *s ("0x" prefix = hex, else `base`); advances *s. */
-int  rt_parse_ulong(const char **s, unsigned long *out, int base);
-
-/* ---- time (rdtime ticks at rt.timebase_hz) */
+/* ---- console: 16550 polled TX (falls back to SBI DBCN / legacy putchar);
+ *      printf, bootargs and time helpers: rt_common.h */
 static inline uint64_t rt_now(void) { return rdtime(); }
-uint64_t rt_ticks_to_us(uint64_t ticks);
-uint64_t rt_ticks_to_ms(uint64_t ticks);
-int64_t  rt_sticks_to_us(int64_t ticks);
-uint64_t rt_us_to_ticks(uint64_t us);
-void     rt_delay_us(uint64_t us);
 
 /* ---- traps */
 struct trap_frame {
@@ -87,21 +67,10 @@ typedef void (*rt_trap_fn)(struct trap_frame *f);
 void rt_set_trap_handler(rt_trap_fn fn);       /* NULL = default */
 void rt_default_trap(struct trap_frame *f) __noreturn;   /* print + shutdown */
 void rt_trap_vector(void);                     /* assembly, installed in stvec */
+/* "scause=0x.. sepc=0x.. stval=0x.." into buf (for arch-neutral guests). */
+int rt_trap_describe(const struct trap_frame *f, char *buf, size_t n);
 
-/* ---- power */
-void rt_shutdown(void) __noreturn;
-void rt_reboot(int warm) __noreturn;
+/* ---- power (rt_shutdown, rt_reboot(warm) and panic: rt_common.h) */
 void rt_hart_stop(void) __noreturn;
-void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
-
-/* ---- string */
-void  *memset(void *d, int c, size_t n);
-void  *memcpy(void *d, const void *s, size_t n);
-void  *memmove(void *d, const void *s, size_t n);
-int    memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int    strcmp(const char *a, const char *b);
-int    strncmp(const char *a, const char *b, size_t n);
-char  *strchr(const char *s, int c);
 
 #endif
