@@ -12,6 +12,8 @@ PKGS=(
   python3 python3-pytest python3-pexpect   # config tool, integration tests
   qemu-system-x86                          # x86: SVM under TCG
   grub-pc-bin grub-common xorriso mtools   # x86: GRUB ISO boot
+  bochs bochsbios vgabios bochs-term       # x86: Intel VMX under Bochs
+  gnuplot-nox                              # make bench: the exit-cost chart
 )
 
 missing=()

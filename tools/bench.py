@@ -1,0 +1,857 @@
+#!/usr/bin/env python3
+"""Tessera benchmarks, measured deterministically (make bench).
+
+Builds the bench scenarios (configs/<arch>/bench-*.toml, guest guests/bench),
+boots each in QEMU under -icount shift=0 (one instruction = 1 ns, instret
+exact), reads the machine-readable `BENCH ...` lines the guests print, and
+writes a table (bench/results/latest.md) and a chart of exit costs
+(bench/results/exit-costs.png, gnuplot). Method and definitions:
+docs/bench.md.
+
+  tools/bench.py                  run everything, write bench/results/
+  tools/bench.py --repeat 2       run everything twice, check the numbers match
+  tools/bench.py --smoke          tiny iteration counts and windows, results in
+                                  build/bench/smoke/, fail unless every metric
+                                  was produced (make test runs this)
+  tools/bench.py trace            instruction trace of the exit paths: how many
+                                  instructions each takes, by function
+  tools/bench.py selftest         the harness's own checks on synthetic data
+
+The benchmark never fails because a number misses its target; it fails
+(exit status 1, with the reason) when a build or a run breaks, a guest
+reports `BENCH error`, or a metric line is missing.
+"""
+import argparse
+import bisect
+import collections
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import tomllib
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+PYTHON = sys.executable
+OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+
+METRIC_RE = re.compile(r"BENCH metric=(\S+) iters=(\d+) min=(\d+) mean=([\d.]+) max=(\d+) unit=instr")
+WORK_RE = re.compile(r"BENCH work iters=(\d+) total=(\d+)")
+CLOCK_RE = re.compile(r"BENCH clock instr_per_tick=(\d+) drift=(-?\d+)")
+SPIN_RE = re.compile(r"BENCH spin from=(\d+) until=(\d+) start=(\d+) end=(\d+) gaps=(\d+) "
+                     r"own_sparse=(\d+) own_dense=(\d+)")
+GAP_RE = re.compile(r"BENCH gap last=(\d+) first=(\d+) dense=([01])")
+DONE_RE = re.compile(r"BENCH done errors=(\d+)")
+PREFIX_RE = re.compile(r"^\[([a-z0-9-]+)\] ?(.*)$")
+
+
+class BenchError(Exception):
+    pass
+
+
+# ------------------------------------------------------------------ running
+
+def run_cmd(cmd, timeout, what):
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{what}: no result after {timeout} s")
+    except FileNotFoundError as e:
+        raise BenchError(f"{what}: {e}")
+    out = r.stdout.decode("utf-8", "replace").replace("\r", "")
+    if r.returncode != 0:
+        tail = "\n".join(out.rstrip().split("\n")[-25:])
+        raise BenchError(f"{what}: exit status {r.returncode}\n{tail}")
+    return out
+
+
+class Output:
+    """The BENCH lines of one run, per VM ('' for a bare-metal run)."""
+
+    def __init__(self, scenario, text, prefixed):
+        self.scenario = scenario
+        self.text = text
+        self.vms = collections.OrderedDict()
+        for line in text.split("\n"):
+            vm, body = "", line.strip()
+            if prefixed:
+                m = PREFIX_RE.match(line)
+                if not m:
+                    continue
+                vm, body = m.group(1), m.group(2)
+                if vm == "tessera":
+                    continue
+            if body.startswith("BENCH "):
+                self.vms.setdefault(vm, []).append(body)
+        errors = [f"[{vm}] {b}" for vm, bodies in self.vms.items() for b in bodies
+                  if b.startswith("BENCH error")]
+        if errors:
+            raise BenchError(f"{scenario}: the guest reported:\n  " + "\n  ".join(errors))
+        if not self.vms:
+            raise BenchError(f"{scenario}: no BENCH lines in the output")
+        for vm, bodies in self.vms.items():
+            if not any(DONE_RE.match(b) for b in bodies):
+                raise BenchError(f"{scenario}: {vm or 'the guest'} never printed 'BENCH done'")
+
+    def lines(self, vm=None):
+        if vm is None:
+            return [b for bodies in self.vms.values() for b in bodies]
+        return self.vms.get(vm, [])
+
+    def metric(self, name, vm=None):
+        for b in self.lines(vm):
+            m = METRIC_RE.match(b)
+            if m and m.group(1) == name:
+                return {"iters": int(m.group(2)), "min": int(m.group(3)),
+                        "mean": float(m.group(4)), "max": int(m.group(5))}
+        raise BenchError(f"{self.scenario}: no 'BENCH metric={name}' line")
+
+    def match(self, regex, what, vm=None):
+        for b in self.lines(vm):
+            m = regex.match(b)
+            if m:
+                return m
+        raise BenchError(f"{self.scenario}: no '{what}' line" + (f" from {vm}" if vm else ""))
+
+
+# ------------------------------------------------------------------ configs
+
+def load_toml(path):
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise BenchError(f"{os.path.relpath(path, ROOT)}: {e}")
+
+
+def bootargs(cfg_path, vm=0):
+    data = load_toml(cfg_path)
+    args = {}
+    for tok in data["vm"][vm].get("bootargs", "").split():
+        k, _, v = tok.partition("=")
+        args[k] = v
+    return args
+
+
+def derive_config(src, dst, overrides, slice_ms=None):
+    """Copy a scenario file with some bootargs keys replaced (smoke runs)."""
+    with open(src) as f:
+        text = f.read()
+
+    def fix(m):
+        toks = m.group(1).split()
+        keys = [t.partition("=")[0] for t in toks]
+        out = [f"{k}={overrides[k]}" if k in overrides else t for k, t in zip(keys, toks)]
+        out += [f"{k}={v}" for k, v in overrides.items() if k not in keys]
+        return f'bootargs = "{" ".join(out)}"'
+
+    text = re.sub(r'bootargs = "([^"]*)"', fix, text)
+    if slice_ms is not None:
+        text, n = re.subn(r"time_slice_ms = \d+", f"time_slice_ms = {slice_ms}", text)
+        if n != 1:
+            raise BenchError(f"{src}: expected one time_slice_ms line")
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    with open(dst, "w") as f:
+        f.write(text)
+
+
+# ------------------------------------------------------------------ back ends
+
+class Row:
+    """One line of the results table."""
+
+    def __init__(self, metric, backend, value, target="", result="", chart=None):
+        self.metric, self.backend, self.value = metric, backend, value
+        self.target, self.result, self.chart = target, result, chart
+
+
+def fmt_num(x):
+    return f"{x:.2f}".rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
+
+
+def minmean(m):
+    return f"{m['min']} / {fmt_num(m['mean'])}"
+
+
+def judge(ok):
+    return "pass" if ok else "**miss**"
+
+
+class RiscV:
+    """RISC-V H extension back end on QEMU virt (TCG), OpenSBI fw_jump."""
+
+    arch = "riscv64"
+    name = "riscv64 (H)"
+    native_name = "riscv64 bare metal (OpenSBI 1.1)"
+    configs = ("bench-exits", "bench-solo", "bench-pair", "bench-16")
+
+    def __init__(self, args):
+        self.args = args
+        self.build = args.build
+        self.cfg_dir = os.path.join(ROOT, "configs", self.arch)
+        self.smoke_dir = os.path.join(ROOT, self.build, "bench", "smoke", "configs")
+
+    # -- builds
+    def config_path(self, cfg):
+        if self.args.smoke:
+            return os.path.join(self.smoke_dir, cfg + ".toml")
+        return os.path.join(self.cfg_dir, cfg + ".toml")
+
+    def make_config_arg(self, cfg):
+        # The top Makefile reads configs/<arch>/$(CONFIG).toml and builds in
+        # $(BUILD)/<arch>/$(CONFIG): a relative CONFIG reaches generated files.
+        return os.path.relpath(self.config_path(cfg)[:-5], self.cfg_dir)
+
+    def elf(self, cfg):
+        return os.path.normpath(os.path.join(ROOT, self.build, self.arch,
+                                             self.make_config_arg(cfg), "tessera.elf"))
+
+    def prepare_smoke(self):
+        src = lambda c: os.path.join(self.cfg_dir, c + ".toml")
+        dst = lambda c: os.path.join(self.smoke_dir, c + ".toml")
+        derive_config(src("bench-exits"), dst("bench-exits"),
+                      {"iters": 2, "warm": 1, "rounds": 2})
+        derive_config(src("bench-solo"), dst("bench-solo"),
+                      {"work_iters": 100, "ticks_ms": 25, "slice_ms": 1}, slice_ms=1)
+        for c in ("bench-pair", "bench-16"):
+            derive_config(src(c), dst(c), {"from": 100_000_000, "until": 140_000_000,
+                                           "slice_ms": 1, "margin_us": 50}, slice_ms=1)
+
+    def build_all(self):
+        if self.args.smoke:
+            self.prepare_smoke()
+        # One scenario first (it builds the guests every scenario shares),
+        # then the others in parallel, each in its own directory. (Not
+        # `make -j` inside one scenario: config.c and images.S come from one
+        # recipe.)
+        self.native_bin = os.path.join(ROOT, self.build, "bench-native", self.arch, "guests",
+                                       "bench.bin")
+        make = lambda cfg: ["make", "-s", f"ARCH={self.arch}", f"BUILD={self.build}",
+                            f"CONFIG={self.make_config_arg(cfg)}"]
+        log(f"build {self.configs[0]} (and the guests)")
+        run_cmd(make(self.configs[0]), 600, f"build of {self.configs[0]}")
+        jobs = [(f"build of {cfg}", make(cfg)) for cfg in self.configs[1:]]
+        jobs.append(("build of the bare-metal guest (GUEST_BASE=0x80200000)",
+                     ["make", "-s", "-f", "guests/guests.mk",
+                      f"BUILD={os.path.join(self.build, 'bench-native')}",
+                      "GUEST_BASE=0x80200000", os.path.relpath(self.native_bin, ROOT)]))
+        log("build " + ", ".join(self.configs[1:]) + " and the bare-metal guest")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.args.jobs) as pool:
+            for f in [pool.submit(run_cmd, cmd, 600, what) for what, cmd in jobs]:
+                f.result()
+
+    # -- runs
+    def run_tessera(self, cfg):
+        log(f"run {cfg} under -icount shift=0")
+        out = run_cmd([PYTHON, "tools/run.py", "--arch", self.arch, "--batch", "--icount", "0",
+                       "--timeout", str(self.args.timeout), self.elf(cfg)],
+                      self.args.timeout + 60, f"run of {cfg}")
+        return Output(cfg, out, prefixed=True)
+
+    def run_native(self, append):
+        log("run the bench guest bare-metal under OpenSBI, -icount shift=0")
+        if not os.path.exists(OPENSBI):
+            raise BenchError(f"{OPENSBI} not found (make deps installs opensbi)")
+        out = run_cmd(["qemu-system-riscv64", "-M", "virt", "-m", "256M", "-smp", "1",
+                       "-bios", OPENSBI, "-kernel", self.native_bin, "-append", append,
+                       "-display", "none", "-icount", "shift=0,sleep=off",
+                       "-serial", "stdio", "-monitor", "none"],
+                      self.args.timeout, "bare-metal run")
+        return Output("bare-metal", out, prefixed=False)
+
+    def run_all(self):
+        """Every run; returns the raw outputs (compared by --repeat). Under
+        icount the host's load cannot change a number, so the runs go in
+        parallel."""
+        solo = bootargs(self.config_path("bench-solo"))
+        exits = bootargs(self.config_path("bench-exits"))
+        append = (f"mode=exits,work tests=sbi,mmio,csr,timer iters={exits.get('iters', 1000)} "
+                  f"warm={exits.get('warm', 16)} rounds={exits.get('rounds', 100)} "
+                  f"work_iters={solo.get('work_iters', 30000)}")
+        jobs = [(cfg, self.run_tessera, cfg) for cfg in self.configs]
+        jobs.append(("bare-metal", self.run_native, append))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.args.jobs) as pool:
+            futs = [(name, pool.submit(fn, arg)) for name, fn, arg in jobs]
+            return collections.OrderedDict((name, f.result()) for name, f in futs)
+
+    # -- results
+    def rows(self, outs):
+        ex, solo, native = outs["bench-exits"], outs["bench-solo"], outs["bare-metal"]
+        rows = []
+        b = self.name
+        clock = ex.match(CLOCK_RE, "BENCH clock")
+        if int(clock.group(2)) != 0:
+            raise BenchError("bench-exits: instret and time drifted apart")
+
+        def exit_row(label, key, target, chart, basis="mean"):
+            m = ex.metric(key)
+            value = m[basis]
+            rows.append(Row(label, b, minmean(m), f"<= {target} ({basis})",
+                            judge(value <= target), chart=(chart, m[basis], target)))
+            return m
+
+        exit_row("null SBI call (BASE get_spec_version), instructions", "sbi-base", 120, "SBI call")
+        exit_row("MMIO load, UART scratch register, instructions", "mmio-load", 200, "MMIO load")
+        exit_row("MMIO store, UART scratch register, instructions", "mmio-store", 200, "MMIO store")
+        exit_row("emulated CSR read (hpmcounter3), instructions", "csr-hpmcounter3", 150,
+                 "CSR read")
+
+        pair_sw, fair = self.switches(outs["bench-pair"])
+        many_sw, _ = self.switches(outs["bench-16"])
+        rows.append(Row("vCPU switch, 2 VMs: slice-end interrupt to next VM, instructions", b,
+                        f"{pair_sw['min']} / {fmt_num(pair_sw['mean'])} ({pair_sw['n']} switches)",
+                        "<= 400 (mean)", judge(pair_sw["mean"] <= 400),
+                        chart=("vCPU switch", pair_sw["mean"], 400)))
+        for key, label, chart in (("timer-spin", "guest spinning", "timer (spin)"),
+                                  ("timer-wfi", "guest in WFI, hart idle", "timer (WFI)")):
+            exit_row(f"virtual timer latency, {label}: deadline to guest handler, instructions",
+                     key, 300, chart, basis="min")
+
+        work_hv = int(solo.match(WORK_RE, "BENCH work").group(2))
+        work_bm = int(native.match(WORK_RE, "BENCH work").group(2))
+        ratio = work_bm / work_hv
+        rows.append(Row("CPU-bound throughput, 1 VM / bare metal (same loop)", b,
+                        f"{ratio:.5f} ({work_bm} / {work_hv} instr)", ">= 0.99",
+                        judge(ratio >= 0.99)))
+        shares = ", ".join(f"{vm} {s * 100:.2f}%" for vm, s in sorted(fair.items()))
+        rows.append(Row("fairness, 2 CPU-bound VMs over 1 s of virtual time", b, shares,
+                        "50% +- 1% each",
+                        judge(all(abs(s - 0.5) <= 0.01 for s in fair.values()))))
+        scale = many_sw["mean"] / pair_sw["mean"]
+        rows.append(Row("scale: vCPU switch with 16 VMs / with 2 VMs", b,
+                        f"{scale:.4f} ({fmt_num(round(many_sw['mean'], 2))} / "
+                        f"{fmt_num(round(pair_sw['mean'], 2))})", "<= 1.1", judge(scale <= 1.1)))
+        rows.append(Row("Linux boot to userland, under Tessera / bare metal (wall clock)", b,
+                        "n/a (no Linux VM yet)", "<= 1.15", "n/a"))
+        fp = footprint(self.elf("bench-exits"), self.arch)
+        rows.append(Row("footprint: text+rodata+data+bss without guest images", b,
+                        f"{fp['total'] / 1024:.1f} KiB", "<= 96 KiB",
+                        judge(fp["total"] <= 96 * 1024)))
+        pv = per_vm(self.elf("bench-exits"), self.config_path("bench-exits"))
+        rows.append(Row("memory per VM besides its RAM", b,
+                        f"{pv['total'] / 1024:.1f} KiB (struct vm {pv['vm'] / 1024:.1f} + "
+                        f"stage-2 {pv['gstage'] / 1024:.0f} + image copy "
+                        f"{pv['images'] / 1024:.0f})", "", "info"))
+        tick = solo.metric("tick-exit")
+        rows.append(Row("slice-end timer tick, 1 VM alone (exit and back), instructions", b,
+                        minmean(tick), "", "info", chart=("tick (1 VM)", tick["mean"], None)))
+        nb = self.native_name
+        for key, label, basis, chart in (
+                ("sbi-base", "null SBI call (to OpenSBI in M-mode)", "mean", "SBI call"),
+                ("mmio-load", "MMIO load, UART scratch register", "mean", "MMIO load"),
+                ("mmio-store", "MMIO store, UART scratch register", "mean", "MMIO store"),
+                ("timer-spin", "timer latency, spinning", "min", "timer (spin)"),
+                ("timer-wfi", "timer latency, WFI", "min", "timer (WFI)")):
+            m = native.metric(key)
+            rows.append(Row(f"reference: {label}, instructions", nb, minmean(m), "", "ref",
+                            chart=(chart, m[basis], None)))
+        self.details = {"footprint": fp, "per_vm": pv, "switch2": pair_sw,
+                        "switch16": many_sw, "fair": fair}
+        return rows
+
+    def switches(self, out):
+        """vCPU switch costs and CPU shares from the spin VMs' gap records."""
+        events, runs, window = [], {}, None
+        for vm in out.vms:
+            s = out.match(SPIN_RE, "BENCH spin", vm)
+            frm, until, start, end = (int(s.group(i)) for i in range(1, 5))
+            own_sparse, own_dense = int(s.group(6)), int(s.group(7))
+            window = (frm, until)
+            gaps = [tuple(int(x) for x in GAP_RE.match(b).groups())
+                    for b in out.lines(vm) if GAP_RE.match(b)]
+            if len(gaps) != int(s.group(5)):
+                raise BenchError(f"{out.scenario}: {vm} announced {s.group(5)} gaps, "
+                                 f"printed {len(gaps)}")
+            # This VM's runs: up to the first gap's read before, between gaps,
+            # after the last one (reads; within one loop chunk of the truth).
+            bounds = [start] + [x for g in gaps for x in (g[0], g[1])] + [end]
+            runs[vm] = list(zip(bounds[0::2], bounds[1::2]))
+            for last, first, dense in gaps:
+                events.append((last, 0, vm, dense))
+                events.append((first, 1, vm, dense))
+        events.sort()
+        costs = []
+        for a, c in zip(events, events[1:]):
+            # a VM's last read before its gap, then another VM's first read
+            # after its own: a switch, if both were in the dense loop
+            if a[1] == 0 and c[1] == 1 and a[2] != c[2] and a[3] and c[3]:
+                costs.append(c[0] - a[0] - own_dense)
+        if len(costs) < (3 if self.args.smoke else 20):
+            raise BenchError(f"{out.scenario}: only {len(costs)} vCPU switches measured")
+        frm, until = window
+        shares = collections.OrderedDict()
+        for vm, rs in runs.items():
+            own = sum(max(0, min(e, until) - max(s, frm)) for s, e in rs)
+            shares[vm] = own / (until - frm)
+        return ({"n": len(costs), "min": min(costs), "mean": sum(costs) / len(costs),
+                 "max": max(costs)}, shares)
+
+
+BACKENDS = {"riscv64": RiscV}
+
+
+# ------------------------------------------------------------------ sizes
+
+def elf_symbols(elf, arch):
+    nm = f"{arch}-linux-gnu-nm" if arch != "x86_64" else "nm"
+    out = run_cmd([nm, "-S", elf], 60, "nm")
+    syms = {}
+    for line in out.split("\n"):
+        p = line.split()
+        if len(p) == 4:
+            syms[p[3]] = (int(p[0], 16), int(p[1], 16), p[2])
+        elif len(p) == 3:           # an assembly label: no size
+            syms[p[2]] = (int(p[0], 16), 0, p[1])
+    return syms
+
+
+def footprint(elf, arch):
+    """text+rodata+data+bss of the hypervisor, guest images left out."""
+    size = f"{arch}-linux-gnu-size" if arch != "x86_64" else "size"
+    out = run_cmd([size, "-A", elf], 60, "size")
+    secs = {}
+    for line in out.split("\n")[2:]:
+        p = line.split()
+        if len(p) == 3 and p[0].startswith(".") and not p[0].startswith((".debug", ".comment")):
+            secs[p[0]] = (int(p[1]), int(p[2]))
+    syms = elf_symbols(elf, arch)
+    images = sum(sz for n, (_, sz, _) in syms.items() if n.startswith(("tessera_img_",
+                                                                           "tessera_dtb_")))
+    counted = {n: v for n, v in secs.items() if "image" not in n}
+    total = sum(sz for sz, _ in counted.values())
+    # images linked into a counted section (older layout: .rodata.images)
+    inside = sum(sz for n, (a, sz, _) in syms.items()
+                 if n.startswith(("tessera_img_", "tessera_dtb_"))
+                 and any(base <= a < base + s for s, base in counted.values()))
+    total -= inside
+    big = [(sz, n) for n, (_, sz, t) in syms.items() if t in "bBdD" and sz >= 1024]
+    if "boot_stack" in syms and "boot_stack_top" in syms:
+        big.append((syms["boot_stack_top"][0] - syms["boot_stack"][0], "boot_stack"))
+    big.sort(reverse=True)
+    return {"total": total, "sections": {n: sz for n, (sz, _) in counted.items()},
+            "images": images, "big": big}
+
+
+def nm_sorted(elf):
+    """(address, name) of every text symbol, assembly labels included."""
+    out = run_cmd(["riscv64-linux-gnu-nm", "-n", elf], 60, "nm")
+    syms = []
+    for line in out.split("\n"):
+        p = line.split()
+        if len(p) == 3 and p[1] in "tTwW" and not p[2].startswith((".L", "$")):
+            syms.append((int(p[0], 16), p[2]))
+    return syms
+
+
+def text_range(elf):
+    out = run_cmd(["riscv64-linux-gnu-size", "-A", elf], 60, "size")
+    for line in out.split("\n"):
+        p = line.split()
+        if len(p) == 3 and p[0] == ".text":
+            return int(p[2]), int(p[2]) + int(p[1])
+    raise BenchError(f"{elf}: no .text section")
+
+
+def cfg_max_vms():
+    with open(os.path.join(ROOT, "core", "config.h")) as f:
+        m = re.search(r"#define\s+CFG_MAX_VMS\s+(\d+)", f.read())
+    if not m:
+        raise BenchError("core/config.h: no CFG_MAX_VMS")
+    return int(m.group(1))
+
+
+def gstage_bytes(regions):
+    """Sv39x4 G-stage tables Tessera builds for these (gpa, size) regions:
+    a 16 KiB root, a 4 KiB table per 1 GiB slot not mapped by a 1 GiB leaf,
+    one per 2 MiB slot mapped with 4 KiB pages (RAM is placed so that the
+    host and guest offsets inside a 2 MiB / 1 GiB page agree)."""
+    l1, l0 = set(), set()
+    for gpa, size in regions:
+        a, end = gpa, gpa + size
+        while a < end:
+            if a % (1 << 30) == 0 and end - a >= (1 << 30):
+                a += 1 << 30
+                continue
+            l1.add(a >> 30)
+            if a % (1 << 21) == 0 and end - a >= (1 << 21):
+                a += 1 << 21
+                continue
+            l0.add(a >> 21)
+            a += 1 << 12
+    return 16384 + 4096 * (len(l1) + len(l0))
+
+
+def per_vm(elf, cfg_path):
+    syms = elf_symbols(elf, "riscv64")
+    if "vms" not in syms:
+        raise BenchError(f"{elf}: no symbol 'vms'")
+    vm = syms["vms"][1] // cfg_max_vms()
+    data = load_toml(cfg_path)
+    regions = []
+    for r in data["vm"][0]["memory"]:
+        s = r["size"]
+        if isinstance(s, str):
+            s = int(s[:-1]) << {"K": 10, "M": 20, "G": 30}[s[-1]] if s[-1] in "KMG" else int(s)
+        regions.append((r["base"], s))
+    gs = gstage_bytes(regions)
+    # the VM's images and device tree stay in Tessera's image (restarts)
+    img = sum((sz + 4095) // 4096 * 4096 for n, (_, sz, _) in syms.items()
+              if n.startswith("tessera_img_0_") or n == "tessera_dtb_0")
+    return {"vm": vm, "gstage": gs, "images": img, "total": vm + gs + img}
+
+
+# ------------------------------------------------------------------ output
+
+def log(msg):
+    print(f"[bench] {msg}", flush=True)
+
+
+def git_rev():
+    try:
+        r = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        return r.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def qemu_version():
+    try:
+        r = subprocess.run(["qemu-system-riscv64", "--version"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        return r.stdout.split("\n")[0].replace("QEMU emulator version ", "")
+    except OSError:
+        return "unknown"
+
+
+def table(rows):
+    head = ["metric", "back end", "value (min / mean)", "target", "result"]
+    body = [[r.metric, r.backend, r.value, r.target, r.result] for r in rows]
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
+    return "\n".join(out)
+
+
+def write_markdown(path, rows, backends, repeat_note, label=None):
+    lines = ["# Tessera benchmark results", "",
+             "Written by `make bench` (tools/bench.py); method and definitions: "
+             "docs/bench.md. Every run is under QEMU `-icount shift=0`, so the numbers "
+             "are instruction counts and repeat exactly.", "",
+             f"Tree: {label or '`' + git_rev() + '`'}; QEMU {qemu_version()}.", "",
+             table(rows), ""]
+    lines += ["Notes:", "",
+              "- Exit costs count every instruction the hart executes from the guest's "
+              "trapping instruction to the next guest instruction (hypervisor and "
+              "firmware).",
+              "- vCPU switch: one VM's last instret read before the slice-end interrupt "
+              "to the next VM's first read after it, less the 3-instruction read loop; "
+              "each sample is +-2 (where in the loop each VM was stopped), the mean is "
+              "exact to a fraction.",
+              "- Timer latency: from the instruction that first sees time >= deadline to "
+              "the handler's first instruction. QEMU fires its timer 0-99 instructions "
+              "after the tick edge, by the phase at which the compare register was "
+              "written; the rounds cover every phase once, so min is the hypervisor's "
+              "path and mean adds 49.5 (bare metal: 0 / 49.5).",
+              "- Targets marked (min) are judged on the minimum, the others on the mean."]
+    for be in backends:
+        d = getattr(be, "details", None)
+        if not d:
+            continue
+        fp = d["footprint"]
+        secs = ", ".join(f"{n} {sz}" for n, sz in fp["sections"].items())
+        big = ", ".join(f"{n} {sz}" for sz, n in fp["big"][:4])
+        lines.append(f"- {be.name} footprint, bytes: {secs}; largest objects: {big}.")
+    if repeat_note:
+        lines.append(f"- {repeat_note}")
+    lines.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def write_chart(png, rows, workdir):
+    if shutil.which("gnuplot") is None:
+        raise BenchError("gnuplot not found (make deps installs gnuplot-nox)")
+    data = collections.OrderedDict()       # label -> {backend: value}
+    targets, backends = {}, []
+    for r in rows:
+        if not r.chart:
+            continue
+        label, value, target = r.chart
+        data.setdefault(label, {})[r.backend] = value
+        if target is not None:
+            targets[label] = target
+        if r.backend not in backends:
+            backends.append(r.backend)
+    os.makedirs(workdir, exist_ok=True)
+    dat = os.path.join(workdir, "exit-costs.dat")
+    with open(dat, "w") as f:
+        f.write("label " + " ".join(f'"{b}"' for b in backends) + ' "target"\n')
+        for label, vals in data.items():
+            cells = [fmt_num(round(vals.get(b, 0), 2)) if b in vals else "-" for b in backends]
+            cells.append(str(targets.get(label, "-")))
+            f.write(f'"{label}" ' + " ".join(cells) + "\n")
+    ncol = len(backends) + 1
+    gp = os.path.join(workdir, "exit-costs.gp")
+    with open(gp, "w") as f:
+        f.write(f"""set terminal pngcairo size 1100,560 font "sans,10"
+set output "{png}"
+set title "Tessera exit costs (instructions, QEMU -icount shift=0; timers: min)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set datafile missing "-"
+set key outside bottom center horizontal
+set ylabel "instructions"
+set yrange [0:*]
+set offsets 0, 0, graph 0.12, 0
+set grid ytics
+set xtics rotate by -20
+plot for [i=2:{ncol + 1}] "{dat}" using i:xtic(1) title columnheader(i)
+""")
+    run_cmd(["gnuplot", gp], 60, "gnuplot")
+
+
+# ------------------------------------------------------------------ trace
+
+TRACE_INT_RE = re.compile(r"cause:([0-9a-f]+), epc:0x([0-9a-f]+).*desc=(\S+)")
+TRACE_TB_RE = re.compile(r"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
+
+
+def trace(args):
+    """Single-step QEMU with an instruction log of the hypervisor's text only
+    and count, for each kind of exit, the instructions between the trap and
+    the next trap (the guest's own instructions are filtered out)."""
+    be = RiscV(args)
+    cfgdir = os.path.join(ROOT, args.build, "bench", "trace", "configs")
+    be.smoke_dir = cfgdir
+    args.smoke = True
+    src = lambda c: os.path.join(be.cfg_dir, c + ".toml")
+    derive_config(src("bench-exits"), os.path.join(cfgdir, "bench-exits.toml"),
+                  {"iters": 3, "warm": 2, "rounds": 100})
+    derive_config(src("bench-pair"), os.path.join(cfgdir, "bench-pair.toml"),
+                  {"from": 60_000_000, "until": 70_000_000, "slice_ms": 1}, slice_ms=1)
+    report = []
+    run_cmd(["make", "-s", f"BUILD={args.build}",
+             os.path.join(args.build, "riscv64", "guests", "bench.elf")], 600,
+            "build of the bench guest")
+    gsyms = nm_sorted(os.path.join(ROOT, args.build, "riscv64", "guests", "bench.elf"))
+    gaddrs = [a for a, _ in gsyms]
+    for cfg in ("bench-exits", "bench-pair"):
+        run_cmd(["make", "-s", f"BUILD={args.build}", f"CONFIG={be.make_config_arg(cfg)}"],
+                600, f"build of {cfg}")
+        elf = be.elf(cfg)
+        syms = nm_sorted(elf)
+        text_end = text_range(elf)[1]
+        addrs = [a for a, _ in syms]
+        log(f"trace {cfg} (single-stepped QEMU, hypervisor text only)")
+        fifo = os.path.join(ROOT, args.build, "bench", "trace", cfg + ".fifo")
+        if os.path.exists(fifo):
+            os.unlink(fifo)
+        os.mkfifo(fifo)
+        cmd = ["qemu-system-riscv64", "-M", "virt", "-m", "256M", "-smp", "1", "-bios", OPENSBI,
+               "-kernel", elf, "-display", "none", "-icount", "shift=0,sleep=off",
+               "-serial", "null", "-monitor", "none", "-singlestep",
+               "-d", "exec,nochain,int", "-dfilter", f"0x80200000..0x{text_end:x}", "-D", fifo]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        timer = threading.Timer(args.timeout, proc.kill)
+        timer.start()
+        exits = []             # [kind, epc, [pcs]]
+        cur = None
+        try:
+            with open(fifo) as f:
+                for line in f:
+                    m = TRACE_TB_RE.match(line)
+                    if m:
+                        if cur is not None:
+                            cur[2].append(int(m.group(1), 16))
+                        continue
+                    m = TRACE_INT_RE.search(line)
+                    if m:
+                        cur = [m.group(3), int(m.group(2), 16), []]
+                        exits.append(cur)
+        finally:
+            timer.cancel()
+            proc.wait()
+            os.unlink(fifo)
+        # Group the exits by kind and by the guest function they came from;
+        # keep the bench guest's measured sequences (loops.S).
+        groups = collections.OrderedDict()
+        for e in exits:
+            if e[1] >= 0x80200000:
+                continue
+            i = bisect.bisect_right(gaddrs, e[1]) - 1
+            gfn = gsyms[i][1] if i >= 0 else "?"
+            if gfn.startswith("bench_"):
+                groups.setdefault((e[0], gfn), []).append(e)
+        for (kind, gfn), es in groups.items():
+            counts = collections.Counter(len(e[2]) for e in es)
+            common, n = counts.most_common(1)[0]
+            sample = next(e for e in reversed(es) if len(e[2]) == common)
+            per = collections.OrderedDict()
+            for pc in sample[2]:
+                i = bisect.bisect_right(addrs, pc) - 1
+                fn = syms[i][1] if i >= 0 else "?"
+                per[fn] = per.get(fn, 0) + 1
+            others = ", ".join(f"{c} x{k}" for c, k in sorted(counts.items()) if c != common)
+            report.append(f"{cfg}: {kind} in guest {gfn}: {common} hypervisor instructions "
+                          f"({n} of {len(es)}{'; also ' + others if others else ''})")
+            report += [f"    {c:5d}  {fn}" for fn, c in per.items()]
+    print("\n".join(report))
+    return 0
+
+
+# ------------------------------------------------------------------ selftest
+
+def selftest(args):
+    """Checks of the harness itself on synthetic data (run by make test)."""
+    import tempfile
+
+    fails = []
+
+    def check(what, ok):
+        if not ok:
+            fails.append(what)
+
+    # Output: metrics, errors, missing lines
+    good = ("[tessera] hi\n[vm] BENCH metric=sbi-base iters=3 min=7 mean=7.50 max=8 "
+            "unit=instr\n[vm] BENCH done errors=0\n")
+    o = Output("t", good, prefixed=True)
+    check("metric parsed", o.metric("sbi-base") == {"iters": 3, "min": 7, "mean": 7.5,
+                                                    "max": 8})
+    for bad, why in ((good + "[vm] BENCH error boom\n", "BENCH error"),
+                     (good.replace("[vm] BENCH done errors=0\n", ""), "no done line"),
+                     ("[tessera] nothing\n", "no BENCH lines")):
+        try:
+            Output("t", bad, prefixed=True)
+            check(f"Output rejects {why}", False)
+        except BenchError:
+            pass
+    try:
+        o.metric("mmio-load")
+        check("a missing metric raises", False)
+    except BenchError:
+        pass
+
+    # switches(): simulate two VMs in bench_spin's dense loop (a read every
+    # 3 instructions), switched every `slice` instructions at a cost of H.
+    H, slice_len, pos = 438, 1000, {"a": 0, "b": 1}
+    reads = {"a": [], "b": []}
+    t, cur = 0, "a"
+    for _ in range(40):
+        for _ in range(slice_len):
+            if pos[cur] % 3 == 0:
+                reads[cur].append(t)
+            pos[cur] += 1
+            t += 1
+        t += H
+        cur = "b" if cur == "a" else "a"
+    text = []
+    for vm, rs in reads.items():
+        gaps = [(x, y) for x, y in zip(rs, rs[1:]) if y - x > 3]
+        frm, until = 3000, gaps[-1][1]
+        kept = [g for g in gaps if g[1] >= frm]
+        text.append(f"[{vm}] BENCH spin from={frm} until={until} start={rs[0]} end={rs[-1]} "
+                    f"gaps={len(kept)} own_sparse=1006 own_dense=3")
+        text += [f"[{vm}] BENCH gap last={x} first={y} dense=1" for x, y in kept]
+        text.append(f"[{vm}] BENCH done errors=0")
+    args.smoke = True
+    sw, shares = RiscV(args).switches(Output("sim", "\n".join(text), prefixed=True))
+    check(f"switch cost within 2 of {H}: {sw}", H - 2 <= sw["min"] and sw["max"] <= H + 2)
+    check(f"mean switch cost near {H}: {sw['mean']}", abs(sw["mean"] - H) <= 1)
+    check(f"shares near 50/50: {dict(shares)}",
+          all(abs(v - slice_len / (slice_len + H) / 2) < 0.02 for v in shares.values()))
+
+    # configs, stage-2 sizes, table
+    with tempfile.TemporaryDirectory() as d:
+        dst = os.path.join(d, "x.toml")
+        derive_config(os.path.join(ROOT, "configs", "riscv64", "bench-pair.toml"), dst,
+                      {"from": 5, "until": 9, "newkey": 1}, slice_ms=1)
+        data = load_toml(dst)
+        ba = data["vm"][1]["bootargs"].split()
+        check("derive_config bootargs", "from=5" in ba and "until=9" in ba and "newkey=1" in ba)
+        check("derive_config slice", data["tessera"]["time_slice_ms"] == 1)
+    check("gstage 4M at 2G", gstage_bytes([(0x80000000, 4 << 20)]) == 20 << 10)
+    check("gstage 1G at 1G", gstage_bytes([(1 << 30, 1 << 30)]) == 16 << 10)
+    check("gstage 8K unaligned", gstage_bytes([(0x80001000, 8 << 10)]) == 24 << 10)
+    check("table escapes |", "a \\| b" in table([Row("a | b", "x", "1")]))
+    for f in fails:
+        print(f"[bench] selftest FAILED: {f}", file=sys.stderr)
+    if not fails:
+        log("selftest: ok")
+    return 1 if fails else 0
+
+
+# ------------------------------------------------------------------ main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", nargs="?", default="run", choices=("run", "trace", "selftest"))
+    ap.add_argument("--arch", action="append", choices=sorted(BACKENDS),
+                    help="back end(s) to measure (default: all that exist)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny runs into build/bench/smoke; fail unless every metric is there")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run everything N times and check the numbers are identical")
+    ap.add_argument("--out", default=None, help="results directory (default bench/results)")
+    ap.add_argument("--build", default="build", help="build directory (default build)")
+    ap.add_argument("--label", default=None,
+                    help="what was measured, for the results header (default: git describe)")
+    ap.add_argument("--timeout", type=int, default=600, help="per run, seconds")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="parallel builds and emulator runs (default: CPUs)")
+    args = ap.parse_args()
+    try:
+        if args.command == "trace":
+            return trace(args)
+        if args.command == "selftest":
+            return selftest(args)
+        out_dir = args.out or (os.path.join(args.build, "bench", "smoke") if args.smoke
+                               else os.path.join("bench", "results"))
+        out_dir = os.path.join(ROOT, out_dir)
+        os.makedirs(out_dir, exist_ok=True)
+        backends = [BACKENDS[a](args) for a in (args.arch or sorted(BACKENDS))]
+        rows, notes = [], []
+        for be in backends:
+            be.build_all()
+            first = None
+            for i in range(max(1, args.repeat)):
+                outs = be.run_all()
+                got = {k: o.lines() for k, o in outs.items()}
+                if first is None:
+                    first = got
+                elif got != first:
+                    diff = [k for k in got if got[k] != first[k]]
+                    raise BenchError(f"{be.name}: run {i + 1} differs from run 1 in "
+                                     f"{', '.join(diff)}: not deterministic")
+            if args.repeat > 1:
+                notes.append(f"{be.name}: {args.repeat} runs gave identical BENCH output.")
+            rows += be.rows(outs)
+        md = os.path.join(out_dir, "latest.md")
+        png = os.path.join(out_dir, "exit-costs.png")
+        write_markdown(md, rows, backends, " ".join(notes), args.label)
+        write_chart(png, rows, os.path.join(ROOT, args.build, "bench"))
+        print()
+        print(table(rows))
+        print()
+        for n in notes:
+            print(n)
+        log(f"wrote {os.path.relpath(md, ROOT)} and {os.path.relpath(png, ROOT)}")
+        if args.smoke:
+            missing = [r.metric for r in rows if not r.value]
+            if missing:
+                raise BenchError("smoke: no value for " + ", ".join(missing))
+            log(f"smoke: {len(rows)} rows, every metric produced")
+        return 0
+    except BenchError as e:
+        print(f"[bench] FAILED: {e}", file=sys.stderr, flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
