@@ -134,14 +134,6 @@ int svm_cpu_init(void)
 	return 0;
 }
 
-static uint64_t pt_page(void *ctx)
-{
-	UNUSED(ctx);
-	return palloc_alloc(4096, 4096);
-}
-
-static const struct x86_pt_alloc pt_alloc = { pt_page, NULL };
-
 /* Pass an MSR straight through (both read and write). */
 static void msrpm_allow(uint8_t *pm, uint32_t msr)
 {
@@ -185,24 +177,7 @@ static int svm_vm_init(struct vm *vm)
 
 static int svm_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
 {
-	return x86_pt_map(vm->arch.npt_root, X86_PT_NPT, gpa, hpa, size, &pt_alloc);
-}
-
-static void svm_vm_reset(struct vm *vm)
-{
-	vm->arch.tsc_offset = 0 - rdtsc();      /* guest TSC starts at 0 */
-	vm->arch.flush_tlb = true;
-}
-
-static int svm_vcpu_init(struct vcpu *v)
-{
-	uint64_t pa = palloc_alloc(4096, 4096);
-
-	if (!pa)
-		return -1;
-	v->arch.vmcb = (void *)(uintptr_t)pa;
-	v->arch.vmcb_pa = pa;
-	return 0;
+	return x86_pt_map(vm->arch.npt_root, X86_PT_NPT, gpa, hpa, size, &x86_pt_palloc);
 }
 
 static void seg(struct vcpu *v, unsigned off, uint16_t sel, uint16_t attr, uint32_t limit,
@@ -378,8 +353,6 @@ const struct x86_vendor_ops svm_ops = {
 	.name = "AMD SVM",
 	.vm_init = svm_vm_init,
 	.vm_map = svm_vm_map,
-	.vm_reset = svm_vm_reset,
-	.vcpu_init = svm_vcpu_init,
 	.vcpu_reset = svm_vcpu_reset,
 	.vcpu_run = svm_vcpu_run,
 	.get_rip = svm_get_rip,

@@ -214,14 +214,6 @@ int vmx_cpu_init(void)
 	return 0;
 }
 
-static uint64_t pt_page(void *ctx)
-{
-	UNUSED(ctx);
-	return palloc_alloc(4096, 4096);
-}
-
-static const struct x86_pt_alloc pt_alloc = { pt_page, NULL };
-
 /* MSR bitmap: 0x000 read-low, 0x400 read-high, 0x800 write-low, 0xC00 write-high */
 static void msr_allow(uint8_t *bm, uint32_t msr)
 {
@@ -263,27 +255,10 @@ static int vmx_vm_init(struct vm *vm)
 
 static int vmx_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
 {
-	int r = x86_pt_map(vm->arch.npt_root, X86_PT_EPT, gpa, hpa, size, &pt_alloc);
+	int r = x86_pt_map(vm->arch.npt_root, X86_PT_EPT, gpa, hpa, size, &x86_pt_palloc);
 
 	invept_all();
 	return r;
-}
-
-static void vmx_vm_reset(struct vm *vm)
-{
-	vm->arch.tsc_offset = 0 - rdtsc();
-	vm->arch.flush_tlb = true;
-}
-
-static int vmx_vcpu_init(struct vcpu *v)
-{
-	uint64_t pa = palloc_alloc(4096, 4096);
-
-	if (!pa)
-		return -1;
-	v->arch.vmcb = (void *)(uintptr_t)pa;
-	v->arch.vmcb_pa = pa;
-	return 0;
 }
 
 static void load(struct vcpu *v)
@@ -551,8 +526,6 @@ const struct x86_vendor_ops vmx_ops = {
 	.name = "Intel VMX",
 	.vm_init = vmx_vm_init,
 	.vm_map = vmx_vm_map,
-	.vm_reset = vmx_vm_reset,
-	.vcpu_init = vmx_vcpu_init,
 	.vcpu_reset = vmx_vcpu_reset,
 	.vcpu_run = vmx_vcpu_run,
 	.get_rip = vmx_get_rip,

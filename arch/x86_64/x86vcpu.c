@@ -36,6 +36,14 @@ static uint64_t page(void)
 	return palloc_alloc(4096, 4096);
 }
 
+static uint64_t pt_page(void *ctx)
+{
+	UNUSED(ctx);
+	return page();
+}
+
+const struct x86_pt_alloc x86_pt_palloc = { pt_page, NULL };
+
 int x86_backend_init(void)
 {
 	uint32_t r[4];
@@ -80,11 +88,13 @@ int arch_vm_init(struct vm *vm)
 		return -1;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
-		uint64_t xs = page();
+		uint64_t xs = page(), ctl = page();     /* XSAVE area; VMCB or VMCS */
 
-		if (V->vcpu_init(v) || !xs)
+		if (!xs || !ctl)
 			return -1;
 		v->arch.xsave = (uint8_t *)(uintptr_t)xs;
+		v->arch.vmcb = (void *)(uintptr_t)ctl;
+		v->arch.vmcb_pa = ctl;
 	}
 	return 0;
 }
@@ -96,7 +106,8 @@ int arch_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
 
 void arch_vm_reset(struct vm *vm)
 {
-	V->vm_reset(vm);
+	vm->arch.tsc_offset = 0 - rdtsc();      /* the guest's TSC starts at 0 */
+	vm->arch.flush_tlb = true;
 }
 
 void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)

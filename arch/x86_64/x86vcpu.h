@@ -51,8 +51,6 @@ struct x86_vendor_ops {
 	const char *name;
 	int (*vm_init)(struct vm *vm);
 	int (*vm_map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size);
-	void (*vm_reset)(struct vm *vm);
-	int (*vcpu_init)(struct vcpu *v);
 	void (*vcpu_reset)(struct vcpu *v, const struct x86_boot_state *s);
 	void (*vcpu_run)(struct vcpu *v, struct x86_exit *x);
 	uint64_t (*get_rip)(struct vcpu *v);
@@ -112,6 +110,7 @@ struct x86_pt_alloc {
 	uint64_t (*page)(void *ctx);
 	void *ctx;
 };
+extern const struct x86_pt_alloc x86_pt_palloc;   /* pages from palloc */
 int x86_pt_map(uint64_t *root, enum x86_pt_format fmt, uint64_t gpa, uint64_t hpa,
 	       uint64_t size, const struct x86_pt_alloc *a);
 int x86_pt_lookup(const uint64_t *root, uint64_t gpa, uint64_t *hpa, uint64_t *leaf_size);
