@@ -179,6 +179,20 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 	return 0;
 }
 
+/* Power-on state, on the VM's clock as it is now: device time starts with
+ * the VM (a timer model that saw a later time would drop early edges). */
+void x86_pc_reset(struct vm *vm)
+{
+	struct x86_pc *pc = &vm->arch.pc;
+
+	if (!pc->present)
+		return;
+	i8259_reset(&pc->pic);
+	i8254_reset(&pc->pit);
+	cmos_reset(&pc->cmos);
+	ioapic_reset(&pc->ioapic);
+}
+
 /* Bring the chipset's timers up to now. */
 static void pc_update(struct vcpu *v)
 {

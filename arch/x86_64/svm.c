@@ -254,6 +254,9 @@ static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	F64(v, VMCB_TSC_OFFSET) = v->vm->arch.tsc_offset;
 	svm_enter(&v->arch.gprs, v->arch.vmcb_pa);
 	F8(v, VMCB_TLB_CTL) = 0;
+	/* An event cut short by the exit goes in again (same format). */
+	if (F64(v, VMCB_EXITINTINFO) >> 31 & 1)
+		F64(v, VMCB_EVENTINJ) = F64(v, VMCB_EXITINTINFO);
 	code = F64(v, VMCB_EXITCODE);
 	info1 = F64(v, VMCB_EXITINFO1);
 	info2 = F64(v, VMCB_EXITINFO2);

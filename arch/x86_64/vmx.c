@@ -48,7 +48,8 @@ enum {
 	PIN_CTLS = 0x4000, PROC_CTLS = 0x4002, EXC_BITMAP = 0x4004, EXIT_CTLS = 0x400C,
 	ENTRY_CTLS = 0x4012, ENTRY_INTR_INFO = 0x4016, ENTRY_EXC_ERR = 0x4018,
 	ENTRY_INSN_LEN = 0x401A, PROC_CTLS2 = 0x401E,
-	VM_INSN_ERROR = 0x4400, EXIT_REASON = 0x4402, EXIT_INSN_LEN = 0x440C,
+	VM_INSN_ERROR = 0x4400, EXIT_REASON = 0x4402, IDT_VEC_INFO = 0x4408,
+	IDT_VEC_ERR = 0x440A, EXIT_INSN_LEN = 0x440C,
 	G_ES_LIMIT = 0x4800, G_LDTR_LIMIT = 0x480C, G_TR_LIMIT = 0x480E,
 	G_GDTR_LIMIT = 0x4810, G_IDTR_LIMIT = 0x4812, G_ES_AR = 0x4814, G_LDTR_AR = 0x4820,
 	G_TR_AR = 0x4822, G_INTERRUPTIBILITY = 0x4824, G_ACTIVITY = 0x4826,
@@ -417,6 +418,17 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	v->arch.launched = true;
 	reason = vmread(EXIT_REASON);
 	qual = vmread(EXIT_QUAL);
+	/* An event the exit interrupted on its way into the guest (an
+	 * interrupt already acknowledged at the 8259 or LAPIC) must be
+	 * delivered again on the next entry, or it is lost for good. */
+	uint64_t vec = vmread(IDT_VEC_INFO);
+
+	if (vec >> 31) {
+		vmwrite(ENTRY_INTR_INFO, vec & ~(1ULL << 12));
+		if (vec & (1U << 11))
+			vmwrite(ENTRY_EXC_ERR, vmread(IDT_VEC_ERR));
+		vmwrite(ENTRY_INSN_LEN, vmread(EXIT_INSN_LEN));
+	}
 	*x = (struct x86_exit){ .kind = X86_EXIT_UNHANDLED, .code = reason & 0xFFFF };
 	if (reason & (1U << 31)) {
 		x->kind = X86_EXIT_UNHANDLED;   /* VM-entry failure: bad guest state */

@@ -108,6 +108,7 @@ void arch_vm_reset(struct vm *vm)
 {
 	vm->arch.tsc_offset = 0 - rdtsc();      /* the guest's TSC starts at 0 */
 	vm->arch.flush_tlb = true;
+	x86_pc_reset(vm);       /* chipset timers restart on the new clock */
 }
 
 void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)

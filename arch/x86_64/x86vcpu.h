@@ -92,6 +92,7 @@ uint64_t x86_tss_base(void);
 
 int x86_backend_init(void);
 /* pc.c: the chipset of a VM with a "pc" device */
+void x86_pc_reset(struct vm *vm);
 uint64_t x86_pc_next_event(struct vcpu *v);     /* host TSC, UINT64_MAX: none */
 bool x86_pc_irq_pending(struct vcpu *v);
 void x86_pc_inject(struct vcpu *v);
