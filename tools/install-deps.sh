@@ -14,6 +14,8 @@ PKGS=(
   grub-pc-bin grub-common xorriso mtools   # x86: GRUB ISO boot
   bochs bochsbios vgabios bochs-term       # x86: Intel VMX under Bochs
   gnuplot-nox                              # make bench: the exit-cost chart
+  clang libclang-rt-14-dev                 # make fuzz: libFuzzer + ASan/UBSan runtimes
+  cppcheck clang-tidy                      # make lint
 )
 
 missing=()

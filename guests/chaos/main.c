@@ -34,8 +34,8 @@
  *   chaos: seed <s> restart <k> base <b> mode <fatal|final> ops <n>
  *   chaos: ops=<n> traps=<t>                    every report= ops
  *   chaos: ops=<n> traps=<t> fatal <what> ...   just before a fatal op
- *   chaos: ops=<n> traps=<t> survived fatal <what>   (it was not fatal after all)
- *   chaos: done ops=<n> traps=<t>               end of the final run
+ *   chaos: ops=<n> traps=<t> survived fatal     (it was not fatal after all)
+ *   chaos: done ops=<n> traps=<t> irqs=<i>      end of the final run
  *   chaos: op class counts: ...                 before done
  */
 #include "rt.h"
