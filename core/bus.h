@@ -23,8 +23,8 @@ struct bus {
 
 int bus_add(struct bus *b, uint64_t base, uint64_t size,
 	    const struct dev_ops *ops, void *dev, uint32_t irq);
-#define BUS_NO_DEVICE -1         /* no device at that address */
-#define BUS_REFUSED   -2         /* the device rejects that size/offset */
+#define BUS_NO_DEVICE (-1)         /* no device at that address */
+#define BUS_REFUSED   (-2)         /* the device rejects that size/offset */
 /* 0 on success, else BUS_NO_DEVICE or BUS_REFUSED. */
 int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write, uint64_t *val);
 void bus_reset(struct bus *b);

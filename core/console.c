@@ -238,6 +238,8 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 	int n;
 
 	n = snprintf(buf, sizeof(buf), "PANIC at %s:%d: ", file, line);
+	if (n < 0 || n >= (int)sizeof(buf))
+		n = (int)sizeof(buf) - 1;
 	va_start(ap, fmt);
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	va_end(ap);

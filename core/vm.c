@@ -457,7 +457,7 @@ static void vcpu_stop_self(struct vcpu *v)
 void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
-	char what[96];
+	char what[160];
 
 	switch (e->reason) {
 	case EXIT_TICK:

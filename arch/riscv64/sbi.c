@@ -7,11 +7,11 @@
 #include "core/log.h"
 
 #define SBI_SUCCESS              0
-#define SBI_ERR_FAILED          -1
-#define SBI_ERR_NOT_SUPPORTED   -2
-#define SBI_ERR_INVALID_PARAM   -3
-#define SBI_ERR_INVALID_ADDRESS -5
-#define SBI_ERR_ALREADY_AVAILABLE -6
+#define SBI_ERR_FAILED          (-1)
+#define SBI_ERR_NOT_SUPPORTED   (-2)
+#define SBI_ERR_INVALID_PARAM   (-3)
+#define SBI_ERR_INVALID_ADDRESS (-5)
+#define SBI_ERR_ALREADY_AVAILABLE (-6)
 
 #define SBI_SPEC_VERSION        0x02000000UL    /* 2.0 */
 #define SBI_IMPL_ID_TESSERA     0x7E55UL        /* not a registered id */

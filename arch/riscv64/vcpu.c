@@ -348,9 +348,12 @@ static bool emulate_csr(struct vcpu *v, uint32_t insn)
 
 static bool virtual_insn(struct vcpu *v, struct vm_exit *e)
 {
-	uint32_t insn = (uint32_t)csr_read(CSR_STVAL);
+	uint32_t insn;
 
-	if (!insn && fetch_insn(v, &insn)) {
+	/* Always the instruction itself: QEMU 7.2 leaves a stale stval for
+	 * some virtual-instruction traps (hlv/hsv), and trusting it made a
+	 * guest's hlv look like an earlier wfi or csrr. */
+	if (fetch_insn(v, &insn)) {
 		fault(e, v, 0, "cannot fetch the instruction at its pc");
 		return true;
 	}
