@@ -50,6 +50,28 @@ def qemu_command(args):
     return cmd
 
 
+def _die_with_parent():
+    """In the emulator's process: get SIGKILL when run.py goes away, however
+    it goes (a test harness killing it included), so no emulator is left
+    running on its own."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill_group_on_signals(proc):
+    def handler(signum, frame):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        sys.exit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
 def run_interactive(cmd):
     cmd = cmd + ["-serial", "mon:stdio", "-echr", "0x1d"]
     print("[run] " + " ".join(cmd), flush=True)
@@ -63,7 +85,9 @@ def run_batch(cmd, timeout):
     print("[run] " + " ".join(cmd), flush=True)
     stdin = subprocess.PIPE
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent)
+    _kill_group_on_signals(proc)
     deadline = time.monotonic() + timeout
     saw_error = saw_done = False
     pending = b""
@@ -166,7 +190,9 @@ def run_bochs(args):
     cmd = ["bochs", "-q", "-f", os.path.join(work, "bochsrc"), "-rc", rc_file]
     print("[run] " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=_die_with_parent)
+    _kill_group_on_signals(proc)
     deadline = time.monotonic() + args.timeout
     pos, pending, saw_error, saw_done = 0, b"", False, False
     try:
