@@ -97,12 +97,31 @@ static uint64_t flush_delay(void)
 	return arch_ticks_per_sec() / 20;       /* 50 ms */
 }
 
+/* Nothing of the VM can run: it waits (for input, typically at a prompt). */
+static bool vm_waiting(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].state == VCPU_RUNNABLE || vm->vcpus[i].state == VCPU_RUNNING)
+			return false;
+	return true;
+}
+
+/*
+ * When a partial line is shown: 50 ms after it began if the VM is waiting
+ * (a prompt), else only after a second. A VM that is merely slow to finish
+ * its line (descheduled, or the host busy) keeps its line whole.
+ */
+static uint64_t flush_due(const struct vm *vm)
+{
+	return vm->con.first_ts + (vm_waiting(vm) ? flush_delay() : arch_ticks_per_sec());
+}
+
 void console_poll(uint64_t now)
 {
 	for (unsigned i = 0; i < nvms; i++) {
 		struct vm *vm = &vms[i];
 
-		if (vm->con.len && now - vm->con.first_ts >= flush_delay())
+		if (vm->con.len && now >= flush_due(vm))
 			flush_line(vm);
 		feed_uart(vm);
 	}
@@ -115,8 +134,8 @@ uint64_t console_next_deadline(void)
 	for (unsigned i = 0; i < nvms; i++) {
 		struct vm *vm = &vms[i];
 
-		if (vm->con.len && vm->con.first_ts + flush_delay() < d)
-			d = vm->con.first_ts + flush_delay();
+		if (vm->con.len && flush_due(vm) < d)
+			d = flush_due(vm);
 		if (vm->con.in_count && vm->console_uart) {
 			uint64_t soon = arch_now() + flush_delay() / 5;
 

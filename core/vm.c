@@ -440,6 +440,8 @@ static void vcpu_halt(struct vcpu *v, uint64_t deadline)
 	v->wake_at = deadline;
 	sched_block_current();
 	timers_note_block(deadline);
+	if (v->vm->con.len)
+		console_changed = true; /* a waiting VM's prompt shows sooner */
 }
 
 static void vcpu_stop_self(struct vcpu *v)
