@@ -47,6 +47,7 @@ endif
 	        f=$${l%%:*}; c=$$(echo "$$l" | sed -n 's/.*\[\([^]]*\)\]$$/\1/p'); \
 	        grep -qx "$$f $$c" $(LINT_OUT)/tidy-allowed.txt || echo "  $$l"; done; \
 	    exit 1; fi
+	@comm -13 $(LINT_OUT)/tidy-found.txt $(LINT_OUT)/tidy-allowed.txt | sed 's/^/lint-tidy: stale entry in .clang-tidy-suppressions (no longer found): /'
 	@echo "lint-tidy: $(words $(LINT_SRCS)) files, $$(wc -l < $(LINT_OUT)/tidy-found.txt) accepted (file, check) findings"
 
 lint-wconversion:
