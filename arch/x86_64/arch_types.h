@@ -24,17 +24,12 @@ struct arch_vcpu {
 	void *vmcb;                     /* SVM: one 4 KiB VMCB; VMX: the VMCS */
 	uint64_t vmcb_pa;
 	bool launched;                  /* VMX: VMLAUNCH done, VMRESUME from now on */
-	uint64_t slice_left;            /* VMX: preemption-timer ticks still owed */
 	uint64_t xcr0;                  /* the guest's XCR0 */
 	uint8_t *xsave;                 /* XSAVE area, 64-byte aligned */
-	bool fpu_loaded_once;
 	/* the port access an exit is waiting for */
 	uint64_t pio_next_rip;
 	uint8_t pio_size;
 	bool pio_in;
-	/* a pending external interrupt vector to inject, or -1 */
-	int pending_irq;
-	bool halted_wait;
 	uint64_t mmio_next_rip;
 	uint8_t mmio_reg, mmio_size, mmio_dst;
 	bool mmio_high, mmio_sext;

@@ -132,7 +132,6 @@ void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 		lapic_reset(&v->arch.lapic);
 	v->arch.xcr0 = XCR0_X87;
 	memset(v->arch.xsave, 0, 4096);         /* XSTATE_BV = 0: init state */
-	v->arch.pending_irq = -1;
 	if (fpu_owner == v)
 		fpu_owner = NULL;
 }
