@@ -42,6 +42,14 @@ struct cfg_device {
 	bool pio;               /* base/size are I/O ports (x86) */
 };
 
+/* How vCPU 0 starts. */
+enum cfg_boot {
+	CFG_BOOT_NATIVE = 0,    /* Tessera's own guests: DTB (RISC-V) or boot info (x86) */
+	CFG_BOOT_LINUX_X86 = 1, /* x86 Linux boot protocol, 64-bit entry: dtb_gpa is the
+				 * zero page; Tessera builds page tables and a GDT at
+				 * boot_tables; the other vCPUs wait for INIT/SIPI */
+};
+
 enum cfg_policy {
 	CFG_POLICY_STOP = 0,
 	CFG_POLICY_RESTART = 1,
@@ -55,6 +63,8 @@ struct cfg_vm {
 	const uint8_t *dtb;     /* the VM's device tree blob */
 	uint64_t dtb_size;
 	uint64_t dtb_gpa;       /* where it is loaded; vCPU 0 gets it in a1 */
+	enum cfg_boot boot;
+	uint64_t boot_tables;   /* CFG_BOOT_LINUX_X86: 7 pages for the GDT and page tables */
 	enum cfg_policy on_shutdown, on_reboot, on_fault;
 	uint32_t max_restarts;  /* restarts allowed by policy (0 = unlimited) */
 	const struct cfg_region *regions;

@@ -74,7 +74,7 @@ TESSERA_KEYS = {"time_slice_ms", "description"}
 VM_KEYS = {"name", "vcpus", "entry", "bootargs", "dtb_addr", "on_shutdown",
            "on_reboot", "on_fault", "max_restarts", "memory", "image", "device"}
 MEMORY_KEYS = {"base", "size", "phys"}
-IMAGE_KEYS = {"file", "load", "initrd"}
+IMAGE_KEYS = {"file", "load", "initrd", "bzimage"}
 DEVICE_KEYS = {"type", "base", "irq", "port"}
 
 REQUIRED = object()     # marks a key without a default
@@ -109,6 +109,8 @@ class Image:
     size: int
     gpa: int
     initrd: bool = False
+    bzimage: dict | None = None     # x86 Linux: the setup header (parse_bzimage)
+    skip: int = 0                   # bytes of the file before what is loaded
 
     @property
     def end(self):
@@ -142,6 +144,8 @@ class Vm:
     dtb_file: str = ""
     dtb_size: int = 0
     dtb_gpa: int = 0
+    boot: str = "CFG_BOOT_NATIVE"
+    boot_tables: int = 0
 
 
 @dataclass
@@ -327,11 +331,185 @@ def parse_image(t, path, ctx):
     check_keys(t, IMAGE_KEYS, path)
     spec = get_str(t, "file", path)
     load = get_int(t, "load", path)
-    initrd = t.get("initrd", False)
-    if not isinstance(initrd, bool):
-        raise ConfigError(join(path, "initrd"), f"expected a boolean, got {type_name(initrd)}")
+    flags = {}
+    for key in ("initrd", "bzimage"):
+        flags[key] = t.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise ConfigError(join(path, key), f"expected a boolean, got {type_name(flags[key])}")
     file, size = resolve_image(spec, join(path, "file"), ctx)
-    return Image(path, spec, file, size, load, initrd)
+    img = Image(path, spec, file, size, load, flags["initrd"])
+    if flags["bzimage"]:
+        if ctx["arch"]["boot"] != "bootinfo":
+            raise ConfigError(join(path, "bzimage"), "a bzImage boots only on x86_64")
+        if flags["initrd"]:
+            raise ConfigError(join(path, "bzimage"), "an image cannot be both the bzImage "
+                              "and the initrd")
+        parse_bzimage(img, join(path, "file"), join(path, "load"))
+    return img
+
+
+# ------------------------------------------------ x86 Linux boot protocol
+# Documentation/x86/boot.rst: a bzImage is a real-mode setup part
+# ((setup_sects + 1) * 512 bytes, with the setup header at 0x1f1) followed
+# by the protected-mode kernel, which is what Tessera loads. The 64-bit
+# entry is 0x200 past its load address.
+
+BZ_MIN_VERSION = 0x20C          # xloadflags (64-bit entry) came with 2.12
+LINUX_BOOT_BLOB = 0x9C000       # zero page, command line, MP table (reserved)
+LINUX_BOOT_TABLES = 0x95000     # GDT + page tables the hypervisor builds (7 pages)
+LINUX_RESERVED = (0x95000, 0xA0000)     # both, kept out of the e820 RAM
+
+
+def parse_bzimage(img, where_file, where_load):
+    with open(img.file, "rb") as f:
+        head = f.read(0x1000)
+    if len(head) < 0x264 or head[0x202:0x206] != b"HdrS":
+        raise ConfigError(where_file, f"{img.file} is not a Linux bzImage (no HdrS setup header)")
+    u8 = lambda o: head[o]
+    u16 = lambda o: struct.unpack_from("<H", head, o)[0]
+    u32 = lambda o: struct.unpack_from("<I", head, o)[0]
+    version = u16(0x206)
+    if version < BZ_MIN_VERSION:
+        raise ConfigError(where_file, f"boot protocol {version >> 8}.{version & 0xff:02d}; "
+                          "Tessera needs 2.12 or later (64-bit entry)")
+    if not u16(0x236) & 1:
+        raise ConfigError(where_file, "the kernel has no 64-bit entry point (xloadflags)")
+    setup_sects = u8(0x1F1) or 4
+    skip = (setup_sects + 1) * 512
+    align = u32(0x230)
+    hdr = {"version": version, "align": align, "relocatable": u8(0x234),
+           "init_size": u32(0x260), "pref_address": struct.unpack_from("<Q", head, 0x258)[0],
+           "cmdline_size": u32(0x238), "initrd_max": u32(0x22C),
+           "header": head[0x1F1:0x202 + u8(0x201)]}
+    if img.size <= skip:
+        raise ConfigError(where_file, f"{img.file} is shorter than its setup part")
+    if img.gpa < 0x100000:
+        raise ConfigError(where_load, f"{img.gpa:#x}: a bzImage loads at 1 MiB or above")
+    if img.gpa != hdr["pref_address"] and (not hdr["relocatable"] or img.gpa % align):
+        raise ConfigError(where_load, f"{img.gpa:#x}: the kernel must load at its preferred "
+                          f"address {hdr['pref_address']:#x}"
+                          + (f" or a multiple of {align:#x}" if hdr["relocatable"] else ""))
+    img.skip = skip
+    img.size -= skip
+    img.bzimage = hdr
+
+
+def check_linux_vm(vm):
+    """A VM with a bzImage: Tessera is its bootloader. Lays out the low
+    memory the boot needs and sets the entry."""
+    kernels = [img for img in vm.images if img.bzimage]
+    if not kernels:
+        return
+    if len(kernels) > 1:
+        raise ConfigError(join(kernels[1].path, "bzimage"), "only one image can be the bzImage")
+    k = kernels[0]
+    low = region_containing(vm.regions, 0, 0x100000)
+    if not low:
+        raise ConfigError(join(vm.path, "memory"), "a Linux VM needs memory from 0x0 to "
+                          "0x100000 (boot data, MP table, the SMP trampoline)")
+    for img in vm.images:
+        if overlaps(img.gpa, img.end, 0, 0x100000):
+            raise ConfigError(join(img.path, "load"), f"image {hexr(img.gpa, img.end)} overlaps "
+                              "the low 1 MiB a Linux VM keeps for boot data")
+    need = max(k.size, k.bzimage["init_size"])
+    if not region_containing(vm.regions, k.gpa, k.gpa + need):
+        raise ConfigError(join(k.path, "load"), f"the kernel needs {hexr(k.gpa, k.gpa + need)} "
+                          "(its init_size) inside one memory region")
+    for img in vm.images:
+        if img is not k and overlaps(img.gpa, img.end, k.gpa, k.gpa + need):
+            raise ConfigError(join(img.path, "load"), f"image {hexr(img.gpa, img.end)} overlaps "
+                              f"the kernel's decompression area {hexr(k.gpa, k.gpa + need)}")
+        if img.initrd and img.end > k.bzimage["initrd_max"] + 1:
+            raise ConfigError(join(img.path, "load"), f"the initrd must end below "
+                              f"{k.bzimage['initrd_max'] + 1:#x} (initrd_addr_max)")
+    args = (vm.bootargs or "").encode()
+    if len(args) > min(k.bzimage["cmdline_size"], PAGE - 1):
+        raise ConfigError(join(vm.path, "bootargs"), f"{len(args)} bytes; this kernel takes "
+                          f"at most {min(k.bzimage['cmdline_size'], PAGE - 1)}")
+    if vm.entry is not None and vm.entry != k.gpa + 0x200:
+        raise ConfigError(join(vm.path, "entry"), f"a bzImage VM enters at its 64-bit entry "
+                          f"{k.gpa + 0x200:#x}; leave entry out")
+    if vm.dtb_addr is not None:
+        raise ConfigError(join(vm.path, "dtb_addr"), "not used by a bzImage VM (its boot "
+                          f"data sits at {LINUX_BOOT_BLOB:#x})")
+    vm.entry = k.gpa + 0x200
+    vm.boot = "CFG_BOOT_LINUX_X86"
+    vm.boot_tables = LINUX_BOOT_TABLES
+
+
+def mp_table(vm, base):
+    """Intel MP spec 1.4 configuration table at base: the VM's CPUs, one
+    ISA bus, the IOAPIC (ID after the CPUs') and the PC's ISA IRQ routing
+    (IRQ 0 on pin 2, the 8259 as ExtINT on pin 0 and on every LINT0)."""
+    ioapic_id = vm.vcpus
+    entries = []
+    for cpu in range(vm.vcpus):
+        entries.append(struct.pack("<BBBBII8x", 0, cpu, 0x14, 1 | (2 if cpu == 0 else 0),
+                                   0x600, 0x201))
+    entries.append(struct.pack("<BB6s", 1, 0, b"ISA   "))
+    entries.append(struct.pack("<BBBBI", 2, ioapic_id, 0x11, 1, 0xFEC00000))
+    entries.append(struct.pack("<BBHBBBB", 3, 3, 0, 0, 0, ioapic_id, 0))     # ExtINT
+    for irq in range(16):
+        if irq != 2:
+            entries.append(struct.pack("<BBHBBBB", 3, 0, 0, 0, irq, ioapic_id,
+                                       2 if irq == 0 else irq))
+    entries.append(struct.pack("<BBHBBBB", 4, 3, 0, 0, 0, 0xFF, 0))          # ExtINT, LINT0
+    entries.append(struct.pack("<BBHBBBB", 4, 1, 0, 0, 0, 0xFF, 1))          # NMI, LINT1
+    body = b"".join(entries)
+    hdr = struct.pack("<4sHBB8s12sIHHIHBB", b"PCMP", 44 + len(body), 4, 0, b"TESSERA ",
+                      b"VM          ", 0, 0, len(entries), 0xFEE00000, 0, 0, 0)
+    table = bytearray(hdr + body)
+    table[7] = (-sum(table)) & 0xFF
+    fp = bytearray(struct.pack("<4sIBBB5s", b"_MP_", base, 1, 4, 0, bytes(5)))
+    fp[10] = (-sum(fp)) & 0xFF
+    return bytes(table), bytes(fp)
+
+
+def e820_map(vm):
+    """The VM's RAM as usable, minus the boot data; the 0x9fc00-0xfffff
+    legacy area reserved as a PC BIOS would."""
+    out = []
+    for r in sorted(vm.regions, key=lambda r: r.gpa):
+        start, end = r.gpa, r.end
+        if start < 0xA0000:
+            out.append((start, LINUX_RESERVED[0] - start, 1))
+            out.append((LINUX_RESERVED[0], LINUX_RESERVED[1] - LINUX_RESERVED[0], 2))
+            start = max(start, 0x100000)
+        if end > start:
+            out.append((start, end - start, 1))
+    out.insert(2, (0xF0000, 0x10000, 2))
+    return out
+
+
+def gen_linux_boot(vm):
+    """The boot data at LINUX_BOOT_BLOB: zero page (struct boot_params),
+    command line, MP configuration table and its floating pointer."""
+    k = next(img for img in vm.images if img.bzimage)
+    initrd = next((img for img in vm.images if img.initrd), None)
+    blob = bytearray(0x4000)
+    zp = memoryview(blob)[0:PAGE]
+    hdr = k.bzimage["header"]
+    zp[0x1F1:0x1F1 + len(hdr)] = hdr
+    zp[0x210] = 0xFF                                    # type_of_loader: undefined
+    zp[0x211] |= 0x01                                   # LOADED_HIGH
+    struct.pack_into("<I", zp, 0x214, k.gpa)            # code32_start
+    cmdline = LINUX_BOOT_BLOB + PAGE
+    struct.pack_into("<I", zp, 0x228, cmdline)
+    if initrd:
+        struct.pack_into("<II", zp, 0x218, initrd.gpa & MAX_U32, initrd.size & MAX_U32)
+        struct.pack_into("<II", zp, 0x0C0, initrd.gpa >> 32, initrd.size >> 32)
+    e820 = e820_map(vm)
+    zp[0x1E8] = len(e820)
+    for i, (addr, size, kind) in enumerate(e820):
+        struct.pack_into("<QQI", zp, 0x2D0 + 20 * i, addr, size, kind)
+    args = (vm.bootargs or "").encode()
+    blob[PAGE:PAGE + len(args)] = args
+    mp_base = LINUX_BOOT_BLOB + 2 * PAGE
+    table, fp = mp_table(vm, mp_base)
+    blob[2 * PAGE:2 * PAGE + len(table)] = table
+    fp_off = 0x9FC00 - LINUX_BOOT_BLOB                  # "the last KiB of base memory"
+    blob[fp_off:fp_off + len(fp)] = fp
+    return bytes(blob)
 
 
 def parse_device(t, path, arch):
@@ -405,6 +583,7 @@ def parse_vm(t, index, ctx):
     check_images(vm)
     if arch["boot"] == "bootinfo":
         check_devices_x86(vm)
+        check_linux_vm(vm)
     else:
         check_devices(vm)
     check_entry(vm)
@@ -739,6 +918,13 @@ def gen_bootinfo(vm):
 
 def build_bootinfos(system, out):
     for vm in system.vms:
+        if vm.boot == "CFG_BOOT_LINUX_X86":
+            vm.dtb_file = os.path.join(out, f"vm{vm.index}.linuxboot")
+            with open(vm.dtb_file, "wb") as f:
+                f.write(gen_linux_boot(vm))
+            vm.dtb_size = os.path.getsize(vm.dtb_file)
+            vm.dtb_gpa = LINUX_BOOT_BLOB
+            continue
         vm.dtb_file = os.path.join(out, f"vm{vm.index}.bootinfo")
         with open(vm.dtb_file, "wb") as f:
             f.write(gen_bootinfo(vm))
@@ -766,6 +952,8 @@ C_VM = Template("""\
         .dtb = $dtb,
         .dtb_size = $dtb_size,
         .dtb_gpa = $dtb_gpa,
+        .boot = $boot,
+        .boot_tables = $boot_tables,
         .on_shutdown = $on_shutdown,
         .on_reboot = $on_reboot,
         .on_fault = $on_fault,
@@ -793,7 +981,7 @@ ASM_BLOB = Template("""
     .global $sym
     .type $sym, @object
 $sym:
-    .incbin $file
+    .incbin $file$skip
     .size $sym, . - $sym
 """)
 
@@ -855,6 +1043,7 @@ def c_vm(vm):
     entry = C_VM.substitute(
         name=quoted(vm.name), vcpus=vm.vcpus, entry=c_u64(vm.entry), dtb=dtb_sym(vm),
         dtb_size=c_u64(vm.dtb_size), dtb_gpa=c_u64(vm.dtb_gpa),
+        boot=vm.boot, boot_tables=c_u64(vm.boot_tables),
         max_restarts=vm.max_restarts,
         regions=regions_ref, nregions=len(vm.regions), images=images_ref,
         nimages=len(vm.images), devices=devices_ref, ndevices=len(vm.devices),
@@ -879,9 +1068,10 @@ def gen_config_c(system, config_path):
 def gen_images_s(system, config_path):
     text = banner(config_path) + '    .section .guest_images,"a"\n'
     for vm in system.vms:
-        blobs = [(img_sym(vm, i), img.file) for i, img in enumerate(vm.images)]
-        for sym, file in blobs + [(dtb_sym(vm), vm.dtb_file)]:
-            text += ASM_BLOB.substitute(sym=sym, file=quoted(os.path.abspath(file)))
+        blobs = [(img_sym(vm, i), img.file, img.skip) for i, img in enumerate(vm.images)]
+        for sym, file, skip in blobs + [(dtb_sym(vm), vm.dtb_file, 0)]:
+            text += ASM_BLOB.substitute(sym=sym, file=quoted(os.path.abspath(file)),
+                                        skip=f", {skip}" if skip else "")
     return text
 
 

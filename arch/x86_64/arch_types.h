@@ -34,6 +34,10 @@ struct arch_vcpu {
 	uint8_t mmio_reg, mmio_size, mmio_dst;
 	bool mmio_high, mmio_sext;
 	struct lapic lapic;             /* with a "pc" device */
+	bool init_pending;              /* INIT arrived while it ran: stop at entry */
+	bool wait_sipi;                 /* stopped by INIT: a SIPI starts it */
+	uint64_t pat;                   /* IA32_PAT as the guest wrote it */
+	uint64_t syscall_msrs[5];       /* VMX: STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE */
 };
 
 /* The PC chipset of a VM with a "pc" device (arch/x86_64/pc.c). */
@@ -56,6 +60,8 @@ struct arch_vm {
 	uint64_t eptp;                  /* VMX: EPT pointer */
 	uint64_t tsc_offset;
 	bool flush_tlb;
+	uint32_t sipis;                 /* vCPUs started by INIT/SIPI */
+	uint32_t msr_gp_logged;         /* refused MSR accesses reported so far */
 	struct x86_pc pc;
 };
 

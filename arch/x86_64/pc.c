@@ -112,8 +112,10 @@ static void lapic_ipi(void *opaque, const struct lapic_ipi *ipi)
 		if (ipi->delivery == LAPIC_DM_FIXED || ipi->delivery == LAPIC_DM_LOWEST) {
 			if (lapic_set_irq(&v->arch.lapic, ipi->vector, false) == 0)
 				vcpu_kick(v);
-		}
-		/* INIT/SIPI (bringing up a VM's other vCPUs) comes with SMP guests. */
+		} else if (ipi->delivery == LAPIC_DM_INIT && !self && (ipi->level || !ipi->trigger_level))
+			x86_vcpu_init_signal(v);        /* (a level de-assert does nothing) */
+		else if (ipi->delivery == LAPIC_DM_SIPI && !self)
+			x86_vcpu_sipi(v, ipi->vector);
 	}
 }
 
@@ -151,7 +153,7 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 	cmos_init(&pc->cmos, (struct irq_line){ isa_irq, vm, 8 }, vm_wallclock, vm);
 	pci_stub_init(&pc->pci);
 	debugport_init(&pc->dbg);
-	ioapic_init(&pc->ioapic, 0, ioapic_deliver, vm);
+	ioapic_init(&pc->ioapic, (uint8_t)vm->nvcpus, ioapic_deliver, vm);  /* ID after the CPUs' */
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		struct lapic_config cfg = {

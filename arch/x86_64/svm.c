@@ -217,7 +217,7 @@ static void svm_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 	F64(v, VMCB_RAX) = s->rax;
 	seg(v, VMCB_LDTR, 0, 0x0082, 0xFFFF, 0);
 	seg(v, VMCB_TR, 0, 0x008B, 0x67, 0);
-	if (s->long_mode) {
+	if (s->mode == X86_BOOT_LONG64) {
 		seg(v, VMCB_CS, 0x10, 0x0A9B, 0xFFFFFFFF, 0);   /* 64-bit code */
 		for (unsigned off = VMCB_ES; off <= VMCB_GS; off += 0x10)
 			if (off != VMCB_CS)
@@ -228,6 +228,15 @@ static void svm_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 		F64(v, VMCB_CR4) = CR4_PAE;
 		F64(v, VMCB_CR3) = s->cr3;
 		F64(v, VMCB_EFER) = EFER_SVME | EFER_LME | EFER_LMA;
+	} else if (s->mode == X86_BOOT_REAL16) {
+		seg(v, VMCB_CS, (uint16_t)(s->cs_base >> 4), 0x009B, 0xFFFF, s->cs_base);
+		for (unsigned off = VMCB_ES; off <= VMCB_GS; off += 0x10)
+			if (off != VMCB_CS)
+				seg(v, off, 0, 0x0093, 0xFFFF, 0);
+		seg(v, VMCB_GDTR, 0, 0, 0xFFFF, 0);
+		seg(v, VMCB_IDTR, 0, 0, 0xFFFF, 0);
+		F64(v, VMCB_CR0) = CR0_ET | CR0_NE;
+		F64(v, VMCB_EFER) = EFER_SVME;
 	} else {
 		seg(v, VMCB_CS, 0x08, 0x0C9B, 0xFFFFFFFF, 0);   /* 32-bit flat code */
 		for (unsigned off = VMCB_ES; off <= VMCB_GS; off += 0x10)

@@ -235,6 +235,9 @@ static int vmx_vm_init(struct vm *vm)
 	/* switched by the VMCS guest-state area (or harmless): pass through */
 	static const uint32_t passthrough[] = {
 		MSR_FS_BASE, MSR_GS_BASE, 0x174, 0x175, 0x176,
+		/* not in the VMCS: switched per vCPU by syscall_msrs_load() */
+		MSR_STAR, MSR_LSTAR, 0xC0000083 /* CSTAR */, 0xC0000084 /* SFMASK */,
+		MSR_KERNEL_GS_BASE,
 	};
 	uint64_t root = palloc_alloc(4096, 4096), io = palloc_alloc(VMX_PT_BITMAP_SIZE, 4096);
 	uint64_t msr = palloc_alloc(4096, 4096);
@@ -309,6 +312,27 @@ static void host_state(void)
 	vmwrite(H_RIP, (uint64_t)(uintptr_t)vmx_exit);
 }
 
+/* The SYSCALL MSRs and KERNEL_GS_BASE, which the VMCS does not switch.
+ * Tessera itself uses neither SYSCALL nor SWAPGS, so they hold the last
+ * guest's values and change only when another vCPU runs (lazily, like
+ * the FPU). */
+static const uint32_t syscall_msr[5] = {
+	MSR_STAR, MSR_LSTAR, 0xC0000083, 0xC0000084, MSR_KERNEL_GS_BASE,
+};
+static struct vcpu *syscall_owner;
+
+static void syscall_msrs_load(struct vcpu *v)
+{
+	if (syscall_owner == v)
+		return;
+	for (unsigned i = 0; i < 5; i++) {
+		if (syscall_owner)
+			syscall_owner->arch.syscall_msrs[i] = rdmsr(syscall_msr[i]);
+		wrmsr(syscall_msr[i], v->arch.syscall_msrs[i]);
+	}
+	syscall_owner = v;
+}
+
 static void vmx_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 {
 	struct vm *vm = v->vm;
@@ -329,7 +353,7 @@ static void vmx_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 	vmwrite(PROC_CTLS, proc_ctls);
 	vmwrite(PROC_CTLS2, proc2_ctls);
 	vmwrite(EXIT_CTLS, exit_ctls);
-	vmwrite(ENTRY_CTLS, entry_ctls | (s->long_mode ? ENTRY_IA32E : 0));
+	vmwrite(ENTRY_CTLS, entry_ctls | (s->mode == X86_BOOT_LONG64 ? ENTRY_IA32E : 0));
 	vmwrite(EXC_BITMAP, 0);
 	vmwrite(IO_BITMAP_A, (uint64_t)(uintptr_t)vm->arch.iopm);
 	vmwrite(IO_BITMAP_B, (uint64_t)(uintptr_t)vm->arch.iopm + 4096);
@@ -343,7 +367,7 @@ static void vmx_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 	 * back as the guest wrote them. */
 	vmwrite(CR0_MASK, cr0_fixed0 & ~(CR0_PE | CR0_PG));
 	vmwrite(CR4_MASK, cr4_fixed0);
-	if (s->long_mode) {
+	if (s->mode == X86_BOOT_LONG64) {
 		gseg(1, 0x10, 0xA09B, 0xFFFFFFFF, 0);   /* CS: 64-bit code */
 		for (unsigned i = 0; i < 6; i++)
 			if (i != 1)
@@ -354,6 +378,17 @@ static void vmx_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 		cr4 = CR4_PAE;
 		vmwrite(G_EFER, EFER_LME | EFER_LMA);
 		vmwrite(G_CR3, s->cr3);
+	} else if (s->mode == X86_BOOT_REAL16) {        /* unrestricted guest */
+		gseg(1, (uint16_t)(s->cs_base >> 4), 0x9B, 0xFFFF, s->cs_base);
+		for (unsigned i = 0; i < 6; i++)
+			if (i != 1)
+				gseg(i, 0, 0x93, 0xFFFF, 0);
+		vmwrite(G_GDTR_BASE, 0);
+		vmwrite(G_GDTR_LIMIT, 0xFFFF);
+		cr0 = CR0_ET | CR0_NE;
+		cr4 = 0;
+		vmwrite(G_EFER, 0);
+		vmwrite(G_CR3, 0);
 	} else {
 		gseg(1, 0x08, 0xC09B, 0xFFFFFFFF, 0);   /* CS: 32-bit flat code */
 		for (unsigned i = 0; i < 6; i++)
@@ -395,6 +430,9 @@ static void vmx_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 	v->arch.gprs.rsi = s->rsi;
 	v->arch.gprs.rbx = s->rbx;
 	v->arch.rax = s->rax;
+	memset(v->arch.syscall_msrs, 0, sizeof(v->arch.syscall_msrs));
+	if (syscall_owner == v)
+		syscall_owner = NULL;
 }
 
 static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
@@ -402,6 +440,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	uint64_t reason, qual, now = rdtsc(), budget;
 
 	load(v);
+	syscall_msrs_load(v);
 	if (v->vm->arch.flush_tlb) {
 		invept_all();
 		v->vm->arch.flush_tlb = false;

@@ -9,6 +9,7 @@
 #include "arch/x86_64/x86vcpu.h"
 #include "core/log.h"
 #include "core/palloc.h"
+#include "core/sched.h"
 #include "lib/string.h"
 
 #define V (x86_plat.vendor)
@@ -108,6 +109,7 @@ void arch_vm_reset(struct vm *vm)
 {
 	vm->arch.tsc_offset = 0 - rdtsc();      /* the guest's TSC starts at 0 */
 	vm->arch.flush_tlb = true;
+	vm->arch.msr_gp_logged = 0;
 	x86_pc_reset(vm);       /* chipset timers restart on the new clock */
 }
 
@@ -118,22 +120,85 @@ void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)
 	UNUSED(size);           /* x86 boot info needs no host values */
 }
 
+/* A bootloader's work for a 64-bit entry: at gpa, a GDT (64-bit code at
+ * 0x10, flat data at 0x18, as the Linux boot protocol wants) and page
+ * tables identity-mapping the low 4 GiB with 2 MiB pages (PML4, PDPT and
+ * four page directories): 7 pages. Built again at every reset. */
+static int build_boot_tables(struct vm *vm, uint64_t gpa, struct x86_boot_state *s)
+{
+	uint64_t *t = vm_gpa_to_hva(vm, gpa, X86_BOOT_TABLES_SIZE);
+
+	if (!t)
+		return -1;
+	memset(t, 0, X86_BOOT_TABLES_SIZE);
+	t[2] = 0x00AF9B000000FFFFULL;           /* 0x10: 64-bit code, DPL 0 */
+	t[3] = 0x00CF93000000FFFFULL;           /* 0x18: 4 GiB flat data */
+	t[512] = (gpa + 0x2000) | 3;            /* PML4[0] -> PDPT */
+	for (uint64_t i = 0; i < 4; i++) {
+		t[1024 + i] = (gpa + 0x3000 + i * 0x1000) | 3;  /* PDPT[i] -> PD i */
+		for (uint64_t j = 0; j < 512; j++)
+			t[1536 + i * 512 + j] = (i << 30 | j << 21) | 0x83;  /* 2 MiB, RW, P */
+	}
+	s->mode = X86_BOOT_LONG64;
+	s->gdt_base = gpa;
+	s->cr3 = gpa + 0x1000;
+	return 0;
+}
+
 /* Our own guests start in 32-bit flat protected mode with EAX = "TESS",
- * EBX = their boot info (config table) and ESI = their vCPU id. */
+ * EBX = their boot info (config table) and ESI = their vCPU id. A Linux
+ * VM's vCPU 0 starts at the 64-bit entry with RSI = the zero page; its
+ * other vCPUs start in real mode at the SIPI vector's page (pc). */
 void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 {
+	const struct cfg_vm *c = v->vm->cfg;
 	struct x86_boot_state s = {
-		.long_mode = false, .rip = pc, .rax = GUEST_BOOT_MAGIC,
+		.mode = X86_BOOT_FLAT32, .rip = pc, .rax = GUEST_BOOT_MAGIC,
 		.rbx = arg1, .rsi = arg0 ? arg0 : v->id,
 	};
 
+	if (c->boot == CFG_BOOT_LINUX_X86 && v->id == 0) {
+		s = (struct x86_boot_state){ .rip = pc, .rsi = arg1 };
+		if (build_boot_tables(v->vm, c->boot_tables, &s))
+			pr_err("vm %s: boot tables at 0x%llx are outside its memory", c->name,
+			       (unsigned long long)c->boot_tables);
+	} else if (c->boot == CFG_BOOT_LINUX_X86) {
+		s = (struct x86_boot_state){ .mode = X86_BOOT_REAL16, .cs_base = pc, .rip = 0 };
+	}
 	V->vcpu_reset(v, &s);
 	if (v->vm->arch.pc.present)
 		lapic_reset(&v->arch.lapic);
 	v->arch.xcr0 = XCR0_X87;
+	v->arch.init_pending = false;
+	v->arch.wait_sipi = false;
+	v->arch.pat = 0x0007040600070406ULL;    /* the power-on PAT */
 	memset(v->arch.xsave, 0, 4096);         /* XSTATE_BV = 0: init state */
 	if (fpu_owner == v)
 		fpu_owner = NULL;
+}
+
+/* INIT (from another vCPU's ICR): the target stops and waits for a SIPI. A
+ * running target stops at its next entry. */
+void x86_vcpu_init_signal(struct vcpu *v)
+{
+	if (v->state == VCPU_STOPPED) {
+		v->arch.wait_sipi = true;
+		return;
+	}
+	v->arch.init_pending = true;
+	if (v->state == VCPU_BLOCKED) {
+		v->wake_at = UINT64_MAX;
+		sched_wake(v);
+	}
+}
+
+/* SIPI: a vCPU waiting for one starts in real mode at vector << 12. */
+void x86_vcpu_sipi(struct vcpu *v, uint8_t vector)
+{
+	if (v->state != VCPU_STOPPED || !v->arch.wait_sipi)
+		return;                 /* ignored, as by a CPU not in wait-for-SIPI */
+	if (vcpu_start(v, (uint64_t)vector << 12, 0, 0) == 0)
+		v->vm->arch.sipis++;
 }
 
 uint64_t arch_vcpu_pc(struct vcpu *v)
@@ -231,7 +296,7 @@ static void emulate_cpuid(struct vcpu *v)
 		r[2] |= 1U << 31;                       /* hypervisor present */
 		if (V->get_cr(v, 4) & CR4_OSXSAVE)
 			r[2] |= 1U << 27;
-		r[3] &= ~(1U << 9);
+		r[3] &= ~((1U << 7) | (1U << 9) | (1U << 14));  /* no MCE/MCA banks */
 		if (v->vm->arch.pc.present) {           /* local APIC, x2APIC, TSC deadline */
 			r[3] |= 1U << 9;
 			r[2] |= (1U << 21) | (1U << 24);
@@ -245,6 +310,11 @@ static void emulate_cpuid(struct vcpu *v)
 			r[0] &= 1;                      /* XSAVEOPT only */
 		} else if (sub > 2) {
 			r[0] = r[1] = r[2] = r[3] = 0;
+		}
+		break;
+	case 0x15:      /* Intel: TSC = crystal * EBX / EAX; a 1:1 "crystal" at the TSC rate */
+		if (x86_plat.vendor == &vmx_ops && x86_plat.tsc_hz <= 0xFFFFFFFFULL) {
+			r[0] = 1; r[1] = 1; r[2] = (uint32_t)x86_plat.tsc_hz; r[3] = 0;
 		}
 		break;
 	case 0x80000001:
@@ -279,6 +349,9 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_TSC:
 		*val = rdtsc() + v->vm->arch.tsc_offset;
 		return 0;
+	case MSR_PAT:
+		*val = v->arch.pat;
+		return 0;
 	case 0x8B:      /* microcode revision */
 	case 0xFE:      /* MTRRcap: no variable ranges, no fixed ranges */
 	case 0x2FF:     /* MTRRdefType */
@@ -303,6 +376,15 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 			return -1;
 		V->set_efer(v, val);
 		return 0;
+	case MSR_PAT:
+		for (unsigned i = 0; i < 8; i++) {
+			uint8_t t = (uint8_t)(val >> (8 * i));
+
+			if (t == 2 || t == 3 || t > 7)
+				return -1;      /* reserved memory types */
+		}
+		v->arch.pat = val;      /* kept, not applied: guest RAM is write-back */
+		return 0;
 	case MSR_APIC_BASE:
 	case 0x8B:
 	case 0x2FF:
@@ -313,6 +395,21 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 }
 
+/* #GP for an MSR Tessera does not model; the first few per VM run are
+ * reported so what a guest probes can be seen. */
+static void msr_refused(struct vcpu *v, uint32_t msr, bool write, uint64_t val)
+{
+	if (v->vm->arch.msr_gp_logged < 16) {
+		v->vm->arch.msr_gp_logged++;
+		if (write)
+			pr_info("vm %s: wrmsr 0x%x <- 0x%llx: MSR not modelled, #GP",
+				v->vm->cfg->name, msr, (unsigned long long)val);
+		else
+			pr_info("vm %s: rdmsr 0x%x: MSR not modelled, #GP", v->vm->cfg->name, msr);
+	}
+	inject_gp(v);
+}
+
 static void emulate_msr(struct vcpu *v, bool write)
 {
 	uint32_t msr = (uint32_t)v->arch.gprs.rcx;
@@ -321,12 +418,12 @@ static void emulate_msr(struct vcpu *v, bool write)
 	if (write) {
 		val = (V->get_rax(v) & 0xFFFFFFFF) | v->arch.gprs.rdx << 32;
 		if (msr_write(v, msr, val)) {
-			inject_gp(v);
+			msr_refused(v, msr, true, val);
 			return;
 		}
 	} else {
 		if (msr_read(v, msr, &val)) {
-			inject_gp(v);
+			msr_refused(v, msr, false, 0);
 			return;
 		}
 		V->set_rax(v, (uint32_t)val);
@@ -460,8 +557,32 @@ static void set_reg(struct vcpu *v, unsigned reg, uint64_t val)
 		*gpr_slot(v, reg) = val;
 }
 
-/* A nested-paging fault at a GPA a device covers: decode the MOV. */
-static void mmio_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
+/* The xAPIC page of v's own local APIC, emulated here: it is per vCPU,
+ * not on the VM's bus. false: not an xAPIC access. */
+static bool lapic_mmio(struct vcpu *v, struct vm_exit *e)
+{
+	struct lapic *l = &v->arch.lapic;
+	uint64_t off = e->mmio.gpa - lapic_mmio_base(l);
+	int r;
+
+	if (!v->vm->arch.pc.present || !lapic_xapic_mode(l) || off >= LAPIC_MMIO_SIZE)
+		return false;
+	if (e->mmio.write)
+		r = lapic_mmio_ops.write(l, off, e->mmio.size, e->mmio.value);
+	else
+		r = lapic_mmio_ops.read(l, off, e->mmio.size, &e->mmio.value);
+	if (r) {
+		fault(e, v, e->mmio.gpa, "a local APIC access of a size or alignment it refuses");
+		return true;
+	}
+	v->stats.exits[EXIT_MMIO]++;
+	arch_vcpu_complete_mmio(v, e);
+	return true;
+}
+
+/* A nested-paging fault at a GPA a device covers: decode the MOV.
+ * true: the core must see *e. */
+static bool mmio_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
 {
 	uint8_t code[X86_INSN_MAX];
 	unsigned n = fetch_code(v, code, sizeof(code));
@@ -470,11 +591,11 @@ static void mmio_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *
 
 	if (x->fetch) {
 		fault(e, v, x->gpa, "instruction fetch outside its memory");
-		return;
+		return true;
 	}
 	if (x86_decode_mem(code, n, lm, &m) || (m.reg == 4 && !m.high_byte && !m.has_imm)) {
 		fault(e, v, x->gpa, "an MMIO access by an instruction Tessera does not emulate");
-		return;
+		return true;
 	}
 	v->arch.mmio_next_rip = V->get_rip(v) + m.len;
 	v->arch.mmio_reg = m.reg;
@@ -492,6 +613,9 @@ static void mmio_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *
 
 		e->mmio.value = m.size == 8 ? val : val & ((1ULL << (8 * m.size)) - 1);
 	}
+	if (lapic_mmio(v, e) && e->reason != EXIT_FAULT)
+		return false;
+	return true;
 }
 
 static void complete_mmio_load(struct vcpu *v, uint64_t val)
@@ -556,6 +680,12 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct x86_exit x;
 
+	if (unlikely(v->arch.init_pending)) {
+		v->arch.init_pending = false;
+		v->arch.wait_sipi = true;
+		e->reason = EXIT_VCPU_STOP;
+		return;
+	}
 	fpu_load(v);
 	for (;;) {
 		uint64_t dev = x86_pc_next_event(v);
@@ -599,6 +729,14 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			continue;
 		case X86_EXIT_HLT:
 			skip(v, &x);
+			if (!(V->get_rflags(v) & RFLAGS_IF)) {
+				/* only NMI, SMI or INIT end this halt, and Tessera
+				 * sends no NMI: the vCPU is off until INIT/SIPI (how
+				 * Linux without ACPI powers off) */
+				v->arch.wait_sipi = false;
+				e->reason = EXIT_VCPU_STOP;
+				return;
+			}
 			if (arch_vcpu_irq_pending(v))
 				continue;
 			e->reason = EXIT_HALT;
@@ -612,8 +750,9 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			io_exit(v, &x, e);
 			return;
 		case X86_EXIT_NPF:
-			mmio_exit(v, &x, e);
-			return;
+			if (mmio_exit(v, &x, e))
+				return;
+			continue;
 		case X86_EXIT_SHUTDOWN:
 			fault(e, v, 0, "triple fault (shutdown)");
 			return;

@@ -40,8 +40,15 @@ struct x86_exit {
 
 /* Initial register state of a vCPU (power-on for our guests, or a boot
  * protocol's entry state). */
+enum x86_boot_mode {
+	X86_BOOT_FLAT32 = 0,    /* 32-bit flat protected mode, paging off */
+	X86_BOOT_LONG64,        /* 64-bit mode on the page tables at cr3 */
+	X86_BOOT_REAL16,        /* real mode, CS base cs_base (an AP after SIPI) */
+};
+
 struct x86_boot_state {
-	bool long_mode;         /* false: 32-bit flat protected mode, paging off */
+	enum x86_boot_mode mode;
+	uint64_t cs_base;       /* real mode: CS = cs_base >> 4 */
 	uint64_t rip, rsp, rsi, rbx, rax;
 	uint64_t cr3;           /* long mode: guest page tables */
 	uint64_t gdt_base;      /* long mode: guest GDT with code 0x10, data 0x18 */
@@ -91,6 +98,9 @@ int vmx_cpu_init(void);
 uint64_t x86_tss_base(void);
 
 int x86_backend_init(void);
+#define X86_BOOT_TABLES_SIZE (7 * 4096ULL)     /* GDT + PML4 + PDPT + 4 PDs */
+void x86_vcpu_init_signal(struct vcpu *v);      /* INIT IPI to v */
+void x86_vcpu_sipi(struct vcpu *v, uint8_t vector);
 /* pc.c: the chipset of a VM with a "pc" device */
 void x86_pc_reset(struct vm *vm);
 uint64_t x86_pc_next_event(struct vcpu *v);     /* host TSC, UINT64_MAX: none */
