@@ -358,6 +358,7 @@ BZ_MIN_VERSION = 0x20C          # xloadflags (64-bit entry) came with 2.12
 LINUX_BOOT_BLOB = 0x9C000       # zero page, command line, MP table (reserved)
 LINUX_BOOT_TABLES = 0x95000     # GDT + page tables the hypervisor builds (7 pages)
 LINUX_RESERVED = (0x95000, 0xA0000)     # both, kept out of the e820 RAM
+TSC_ARG_ROOM = 40               # the hypervisor appends " tsc_early_khz=<rate>"
 
 
 def parse_bzimage(img, where_file, where_load):
@@ -423,9 +424,10 @@ def check_linux_vm(vm):
             raise ConfigError(join(img.path, "load"), f"the initrd must end below "
                               f"{k.bzimage['initrd_max'] + 1:#x} (initrd_addr_max)")
     args = (vm.bootargs or "").encode()
-    if len(args) > min(k.bzimage["cmdline_size"], PAGE - 1):
-        raise ConfigError(join(vm.path, "bootargs"), f"{len(args)} bytes; this kernel takes "
-                          f"at most {min(k.bzimage['cmdline_size'], PAGE - 1)}")
+    room = min(k.bzimage["cmdline_size"], PAGE - 1) - TSC_ARG_ROOM
+    if len(args) > room:
+        raise ConfigError(join(vm.path, "bootargs"), f"{len(args)} bytes; at most {room} with "
+                          "this kernel (Tessera appends tsc_early_khz=)")
     if vm.entry is not None and vm.entry != k.gpa + 0x200:
         raise ConfigError(join(vm.path, "entry"), f"a bzImage VM enters at its 64-bit entry "
                           f"{k.gpa + 0x200:#x}; leave entry out")

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/palloc.h"
 #include "core/sched.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 
 #define V (x86_plat.vendor)
@@ -113,11 +114,39 @@ void arch_vm_reset(struct vm *vm)
 	x86_pc_reset(vm);       /* chipset timers restart on the new clock */
 }
 
+/* Our guests' boot info needs no host values. A Linux VM's command line
+ * gets the TSC rate (tsc_early_khz=): Linux 6.1 reads it from CPUID only on
+ * Intel or from hypervisors it knows, and calibrating against the PIT
+ * fails under emulation (the loop is too slow for its sanity checks). And
+ * tsc=reliable: the guest TSC is the host's plus a per-VM offset, invariant
+ * and the same on every vCPU, but Linux's watchdog checks it against
+ * counted timer ticks, which a time-sliced vCPU gets late. */
 void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)
 {
-	UNUSED(vm);
-	UNUSED(dtb);
-	UNUSED(size);           /* x86 boot info needs no host values */
+	const uint8_t *zp = dtb;
+	uint32_t ptr, max;
+	char *cmd;
+	size_t len;
+
+	if (vm->cfg->boot != CFG_BOOT_LINUX_X86 || size < 4096)
+		return;
+	memcpy(&ptr, zp + 0x228, 4);            /* cmd_line_ptr */
+	memcpy(&max, zp + 0x238, 4);            /* cmdline_size */
+	if (max > 4095)
+		max = 4095;
+	cmd = vm_gpa_to_hva(vm, ptr, max + 1);
+	if (!cmd)
+		return;
+	len = strlen(cmd);
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (!memcmp(cmd + i, "tsc", 3) && (cmd[i + 3] == '=' || cmd[i + 3] == '_'))
+			return;                 /* the config says */
+	if (len + 40 > max) {
+		pr_info("vm %s: no room for tsc_early_khz= on the command line", vm->cfg->name);
+		return;
+	}
+	snprintf(cmd + len, max + 1 - len, "%stsc_early_khz=%llu tsc=reliable", len ? " " : "",
+		 (unsigned long long)(x86_plat.tsc_hz / 1000));
 }
 
 /* A bootloader's work for a 64-bit entry: at gpa, a GDT (64-bit code at
@@ -278,11 +307,14 @@ static void emulate_cpuid(struct vcpu *v)
 	uint32_t leaf = (uint32_t)V->get_rax(v), sub = (uint32_t)v->arch.gprs.rcx, r[4];
 
 	if (leaf >= 0x40000000 && leaf <= 0x400000FF) {
-		r[0] = 0x40000001;                      /* "TesseraVMM\0\0" */
+		r[0] = 0x40000010;                      /* "TesseraVMM\0\0" */
 		r[1] = 0x73736554; r[2] = 0x56617265; r[3] = 0x00004D4D;
-		if (leaf == 0x40000001) {
-			r[0] = (uint32_t)(x86_plat.tsc_hz / 1000);      /* TSC kHz */
-			r[1] = r[2] = r[3] = 0;
+		if (leaf == 0x40000001 || leaf == 0x40000010) {
+			/* TSC kHz (0x40000010: the timing leaf VMware and KVM
+			 * also offer; EBX: the LAPIC timer input, 1 GHz) */
+			r[0] = (uint32_t)(x86_plat.tsc_hz / 1000);
+			r[1] = leaf == 0x40000010 ? 1000000 : 0;
+			r[2] = r[3] = 0;
 		} else if (leaf != 0x40000000) {
 			r[0] = r[1] = r[2] = r[3] = 0;
 		}
@@ -317,8 +349,16 @@ static void emulate_cpuid(struct vcpu *v)
 			r[0] = 1; r[1] = 1; r[2] = (uint32_t)x86_plat.tsc_hz; r[3] = 0;
 		}
 		break;
+	case 7:
+		if (sub == 0)
+			r[2] &= ~(1U << 22);            /* no RDPID: TSC_AUX is not switched */
+		break;
+	case 0x80000007:
+		r[3] |= 1U << 8;        /* invariant TSC: host TSC + a per-VM offset */
+		break;
 	case 0x80000001:
 		r[2] &= ~(1U << 2);                     /* no SVM for guests */
+		r[3] &= ~(1U << 27);                    /* no RDTSCP (TSC_AUX) */
 		break;
 	case 0x8000000A:
 		r[0] = r[1] = r[2] = r[3] = 0;
@@ -352,12 +392,15 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_PAT:
 		*val = v->arch.pat;
 		return 0;
+	case 0xC001001F: /* AMD NB_CFG: no northbridge to configure */
 	case 0x8B:      /* microcode revision */
 	case 0xFE:      /* MTRRcap: no variable ranges, no fixed ranges */
 	case 0x2FF:     /* MTRRdefType */
 	case 0x1A0:     /* MISC_ENABLE */
-	case 0xC0010015: /* HWCR */
 		*val = 0;
+		return 0;
+	case 0xC0010015: /* HWCR: TscFreqSel, the TSC runs at a constant rate */
+		*val = 1ULL << 24;
 		return 0;
 	default:
 		return -1;
@@ -386,6 +429,7 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		v->arch.pat = val;      /* kept, not applied: guest RAM is write-back */
 		return 0;
 	case MSR_APIC_BASE:
+	case 0xC001001F:
 	case 0x8B:
 	case 0x2FF:
 	case 0x1A0:
