@@ -69,6 +69,7 @@ struct vm {
 	struct plic *plic;
 	struct console_chan con;
 	uint32_t restarts;
+	uint32_t nodev_logged;   /* I/O ports with no device reported (first 16) */
 	struct arch_vm arch;
 };
 

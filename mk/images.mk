@@ -4,5 +4,6 @@
 .PHONY: images
 images:
 	@$(PYTHON) tools/fetch-images.py --arch riscv64
+	@$(PYTHON) tools/fetch-images.py --arch amd64
 
 TEST_EXTRA += images

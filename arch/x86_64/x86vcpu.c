@@ -328,7 +328,11 @@ static void emulate_cpuid(struct vcpu *v)
 		r[2] |= 1U << 31;                       /* hypervisor present */
 		if (V->get_cr(v, 4) & CR4_OSXSAVE)
 			r[2] |= 1U << 27;
-		r[3] &= ~((1U << 7) | (1U << 9) | (1U << 14));  /* no MCE/MCA banks */
+		/* no MCE/MCA banks, MTRRs, debug store, thermal/ACPI clock
+		 * control, EIST, TM2, PDCM (perf capabilities), SMX */
+		r[3] &= ~((1U << 7) | (1U << 9) | (1U << 12) | (1U << 14) | (1U << 21) |
+			  (1U << 22) | (1U << 29) | (1U << 31));
+		r[2] &= ~((1U << 2) | (1U << 4) | (1U << 6) | (1U << 7) | (1U << 8) | (1U << 15));
 		if (v->vm->arch.pc.present) {           /* local APIC, x2APIC, TSC deadline */
 			r[3] |= 1U << 9;
 			r[2] |= (1U << 21) | (1U << 24);
@@ -350,8 +354,19 @@ static void emulate_cpuid(struct vcpu *v)
 		}
 		break;
 	case 7:
-		if (sub == 0)
-			r[2] &= ~(1U << 22);            /* no RDPID: TSC_AUX is not switched */
+		if (sub == 0) {
+			/* no TSC_ADJUST MSR, no INVPCID (VMX would need its
+			 * secondary control), no RDPID (TSC_AUX is not switched) */
+			r[1] &= ~((1U << 1) | (1U << 10));
+			r[2] &= ~(1U << 22);
+		}
+		break;
+	case 6:         /* power management: only "the APIC timer always runs" */
+		r[0] = 1U << 2;
+		r[1] = r[2] = r[3] = 0;
+		break;
+	case 0xA:       /* no architectural PMU */
+		r[0] = r[1] = r[2] = r[3] = 0;
 		break;
 	case 0x80000007:
 		r[3] |= 1U << 8;        /* invariant TSC: host TSC + a per-VM offset */
@@ -359,6 +374,7 @@ static void emulate_cpuid(struct vcpu *v)
 	case 0x80000001:
 		r[2] &= ~(1U << 2);                     /* no SVM for guests */
 		r[3] &= ~(1U << 27);                    /* no RDTSCP (TSC_AUX) */
+		r[2] &= ~(1U << 23);                    /* no core performance counters */
 		break;
 	case 0x8000000A:
 		r[0] = r[1] = r[2] = r[3] = 0;
@@ -396,8 +412,8 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case 0x8B:      /* microcode revision */
 	case 0xFE:      /* MTRRcap: no variable ranges, no fixed ranges */
 	case 0x2FF:     /* MTRRdefType */
-	case 0x1A0:     /* MISC_ENABLE */
-		*val = 0;
+	case 0x1A0:     /* MISC_ENABLE: fast string operations on */
+		*val = 1;
 		return 0;
 	case 0xC0010015: /* HWCR: TscFreqSel, the TSC runs at a constant rate */
 		*val = 1ULL << 24;

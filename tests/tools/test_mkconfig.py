@@ -636,6 +636,10 @@ def test_x86_scenario_generates_boot_info(cfg, guest_dir, tmp_path):
     data = tomllib.loads((ROOT / rel).read_text())
     config_c = (tmp_path / "gen" / "config.c").read_text()
     for n, vm in enumerate(data["vm"]):
+        if any(img.get("bzimage") for img in vm.get("image", [])):
+            check_linux_boot(tmp_path / "gen" / f"vm{n}.linuxboot", vm)
+            assert ".boot = CFG_BOOT_LINUX_X86" in config_c
+            continue
         blob = (tmp_path / "gen" / f"vm{n}.bootinfo").read_bytes()
         fields = struct.unpack("<IIIIQQ16s256sHBBI", blob)
         assert fields[0] == 0x31494254 and fields[1] == len(blob) == 312
@@ -646,6 +650,131 @@ def test_x86_scenario_generates_boot_info(cfg, guest_dir, tmp_path):
         if uarts:
             assert fields[8] == uarts[0]["port"] and fields[9] == uarts[0]["irq"]
             assert ".pio = true" in config_c
+
+
+def check_linux_boot(path, vm):
+    """The boot data of a bzImage VM: zero page, cmdline, MP table."""
+    import struct
+    blob = path.read_bytes()
+    base = 0x9C000
+    assert blob[0x202:0x206] == b"HdrS" and blob[0x210] == 0xFF
+    assert struct.unpack_from("<I", blob, 0x228)[0] == base + 0x1000
+    cmd = blob[0x1000:0x2000].split(b"\0")[0].decode()
+    assert cmd == vm.get("bootargs", "")
+    n = blob[0x1E8]
+    e820 = [struct.unpack_from("<QQI", blob, 0x2D0 + 20 * i) for i in range(n)]
+    ram = sum(size for _, size, kind in e820 if kind == 1)
+    total = sum(int(r["size"].rstrip("M")) << 20 for r in vm["memory"])
+    assert ram == total - (0x100000 - 0x95000)      # all RAM but the low boot area
+    assert all(a + s <= b for (a, s, _), (b, _, _) in zip(e820, e820[1:]))   # sorted
+    initrd = [img for img in vm["image"] if img.get("initrd")]
+    if initrd:
+        assert struct.unpack_from("<I", blob, 0x218)[0] == initrd[0]["load"]
+    fp = blob[0x9FC00 - base:0x9FC10 - base]
+    assert fp[:4] == b"_MP_" and sum(fp) & 0xFF == 0
+    table_at = struct.unpack_from("<I", fp, 4)[0]
+    length = struct.unpack_from("<H", blob, table_at - base + 4)[0]
+    table = blob[table_at - base:table_at - base + length]
+    assert table[:4] == b"PCMP" and sum(table) & 0xFF == 0
+    cpus = [e for e in range(struct.unpack_from("<H", table, 34)[0])]
+    assert table[44] == 0 and table[44 + 20 * (vm.get("vcpus", 1) - 1)] == 0 and cpus
+
+
+def fake_bzimage(path, version=0x20F, xload=0x7F, setup_sects=4, size=0x20000):
+    """Enough of a bzImage for the config tool: a setup header."""
+    import struct
+    data = bytearray(size)
+    data[0x1F1] = setup_sects
+    data[0x201] = 0x6A
+    data[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", data, 0x206, version)
+    struct.pack_into("<I", data, 0x22C, 0x7FFFFFFF)     # initrd_addr_max
+    struct.pack_into("<I", data, 0x230, 0x200000)       # kernel_alignment
+    data[0x234] = 1                                     # relocatable
+    struct.pack_into("<H", data, 0x236, xload)
+    struct.pack_into("<I", data, 0x238, 2047)           # cmdline_size
+    struct.pack_into("<Q", data, 0x258, 0x1000000)      # pref_address
+    struct.pack_into("<I", data, 0x260, 0x4000000)      # init_size
+    path.write_bytes(bytes(data))
+
+
+LINUX_BASE = """
+[[vm]]
+name = "lx"
+bootargs = "console=ttyS0"
+  [[vm.memory]]
+  base = 0
+  size = "256M"
+  [[vm.image]]
+  file = "bz"
+  load = 0x1000000
+  bzimage = true
+  [[vm.image]]
+  file = "rd"
+  load = 0x8000000
+  initrd = true
+"""
+
+
+def test_x86_bzimage_vm_boot_data(guest_dir, tmp_path):
+    fake_bzimage(tmp_path / "bz")
+    (tmp_path / "rd").write_bytes(b"x" * 5000)
+    cfg = tmp_path / "lx.toml"
+    cfg.write_text(LINUX_BASE.replace('name = "lx"', 'name = "lx"\nvcpus = 2'))
+    res = run_x86(cfg, guest_dir, tmp_path / "gen")
+    assert res.returncode == 0, res.stderr
+    vm = tomllib.loads(cfg.read_text())["vm"][0]
+    check_linux_boot(tmp_path / "gen" / "vm0.linuxboot", vm)
+    c = (tmp_path / "gen" / "config.c").read_text()
+    assert ".entry = 0x1000200ULL" in c and ".boot_tables = 0x95000ULL" in c
+    # only the protected-mode kernel is loaded: the setup part is skipped
+    s = (tmp_path / "gen" / "images.S").read_text()
+    assert re.search(r'\.incbin "[^"]*/bz", 2560', s)
+
+
+@pytest.mark.parametrize("change, key, reason", [
+    (("bzimage = true", "bzimage = 1"), "image[0].bzimage", "expected a boolean"),
+    (("load = 0x1000000", "load = 0x1100000"), "image[0].load", "must load at its preferred"),
+    (("load = 0x8000000", "load = 0x2000000"), "image[1].load", "decompression area"),
+    (("base = 0\n", "base = 0x100000\n"), "vm[0].memory", "needs memory from 0x0"),
+    (('bootargs = "console=ttyS0"', 'bootargs = "' + "a" * 2030 + '"'), "vm[0].bootargs",
+     "tsc_early_khz"),
+    (('name = "lx"', 'name = "lx"\nentry = 0x1000000'), "vm[0].entry", "leave entry out"),
+    (("initrd = true", "initrd = true\n  bzimage = true"), "image[1].bzimage",
+     "both the bzImage and the initrd"),
+])
+def test_x86_bad_bzimage_vms(change, key, reason, guest_dir, tmp_path):
+    fake_bzimage(tmp_path / "bz")
+    (tmp_path / "rd").write_bytes(b"x" * 5000)
+    cfg = tmp_path / "lx.toml"
+    cfg.write_text(LINUX_BASE.replace(*change))
+    res = run_x86(cfg, guest_dir, tmp_path / "gen")
+    assert res.returncode == 1, res.stdout
+    lines = res.stderr.strip().split("\n")
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert f"{key}: " in lines[0] and reason in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    (dict(version=0x20A), "needs 2.12 or later"),
+    (dict(xload=0), "no 64-bit entry point"),
+])
+def test_x86_bzimage_too_old(kwargs, reason, guest_dir, tmp_path):
+    fake_bzimage(tmp_path / "bz", **kwargs)
+    (tmp_path / "rd").write_bytes(b"x" * 5000)
+    cfg = tmp_path / "lx.toml"
+    cfg.write_text(LINUX_BASE)
+    res = run_x86(cfg, guest_dir, tmp_path / "gen")
+    assert res.returncode == 1 and "vm[0].image[0].file: " in res.stderr and reason in res.stderr
+
+
+def test_x86_bzimage_not_a_kernel(guest_dir, tmp_path):
+    (tmp_path / "bz").write_bytes(b"\0" * 4096)
+    (tmp_path / "rd").write_bytes(b"x")
+    cfg = tmp_path / "lx.toml"
+    cfg.write_text(LINUX_BASE)
+    res = run_x86(cfg, guest_dir, tmp_path / "gen")
+    assert res.returncode == 1 and "is not a Linux bzImage" in res.stderr
 
 
 X86_BASE = """

@@ -1,0 +1,106 @@
+"""Debian's amd64 Linux (with our busybox initramfs) as a VM on x86: Tessera
+is its bootloader (64-bit boot protocol, zero page, MP table), under QEMU
+TCG with AMD SVM and under Bochs with Intel VMX. `make test` fetches the
+images first (`make images`)."""
+import os
+import re
+
+import pytest
+
+from conftest import ROOT, run
+
+KERNEL = os.path.join(ROOT, "cache", "amd64", "linux", "bzImage")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(KERNEL) and not os.environ.get("CI"),
+    reason="Debian images not fetched (run `make images`)")
+
+EMUS = {
+    "svm": dict(icount=None, extra=()),
+    "vmx": dict(icount=None, extra=("--emu", "bochs")),
+}
+
+
+def userland(r, vm):
+    """What /init printed: {'KERNEL': ..., 'CPUS': ..., ...}."""
+    facts = {}
+    for line in r.vm(vm):
+        m = re.match(r"TESSERA-([A-Z-]+) ?(.*)$", line)
+        if m:
+            facts[m.group(1)] = m.group(2)
+    return facts
+
+
+def assert_clean(r):
+    assert r.status == 0, r.text[-3000:]
+    assert not r.errors(), r.errors()
+    assert "all VMs stopped" in r.text
+
+
+def assert_linux_booted(r, vm, cpus):
+    f = userland(r, vm)
+    assert "USERLAND-OK" in f, r.vm(vm)[-30:]
+    assert re.match(r"6\.1\.\S+-amd64 x86_64$", f["KERNEL"]), f["KERNEL"]
+    assert f["CPUS"] == str(cpus)
+    assert f["CPUINFO"].startswith(f"processor={cpus} ")
+    assert f["MEM"].startswith("MemTotal:")
+    assert "tsc_early_khz=" in f["CMDLINE"]
+    assert "POWEROFF" in f
+    out = r.vm(vm)
+    # what Tessera describes and emulates, as Linux found it
+    assert any("found SMP MP-table" in l for l in out)
+    assert any(re.search(r"IOAPIC\[0\]: apic_id \d+, version \d+, address 0xfec00000", l)
+               for l in out)
+    assert any("ttyS0 at I/O 0x3f8 (irq = 4" in l and "is a 16550A" in l for l in out)
+    assert any("Switched to clocksource tsc" in l for l in out)
+    assert not any("Kernel panic" in l or "timer doesn't work" in l for l in out)
+    # no ACPI: Linux halts with interrupts off on every vCPU, Tessera stops it
+    assert f"vm {vm} stopped: all vCPUs stopped" in r.hv()
+
+
+@pytest.mark.parametrize("emu", EMUS)
+def test_linux_alone(emu):
+    r = run("linux", timeout=900 if emu == "vmx" else 150, arch="x86_64", **EMUS[emu])
+    assert_clean(r)
+    assert_linux_booted(r, "linux", 1)
+
+
+def test_linux_smp_two_vcpus_under_svm():
+    r = run("linux-smp", timeout=150, arch="x86_64", **EMUS["svm"])
+    assert_clean(r)
+    assert_linux_booted(r, "linux", 2)
+    out = r.vm("linux")
+    assert any("smp: Brought up 1 node, 2 CPUs" in l for l in out), out[-40:]
+
+
+def test_linux_pair_under_svm():
+    r = run("linux-pair", timeout=200, arch="x86_64", **EMUS["svm"])
+    assert_clean(r)
+    for vm in ("linux-a", "linux-b"):
+        assert_linux_booted(r, vm, 1)
+        assert r.hv().count(f"vm {vm} stopped: all vCPUs stopped") == 1
+
+
+def progress(r, vm):
+    return [(int(m.group(2)), int(m.group(1))) for m in
+            (re.match(r"progress iterations=(\d+) time_ms=(\d+)", l) for l in r.vm(vm)) if m]
+
+
+@pytest.mark.parametrize("emu", EMUS)
+def test_linux_beside_counter(emu):
+    """Linux boots while a CPU-bound counter keeps at least 45% of the core
+    in every 500 ms interval (against the counter alone, same emulator)."""
+    t = 900 if emu == "vmx" else 200
+    base = run("counter-solo", timeout=t, arch="x86_64", **EMUS[emu])
+    both = run("linux-counter", timeout=t, arch="x86_64", **EMUS[emu])
+    assert_clean(base)
+    assert_clean(both)
+    assert_linux_booted(both, "linux", 1)
+    solo = dict(progress(base, "counter"))
+    shared = progress(both, "counter")
+    assert len(shared) >= 6, r.vm("counter")[-5:]
+    prev_t, prev_s, prev_b = 0, 0, 0
+    for t, iters in shared:
+        b = solo.get(t) or solo[min(solo, key=lambda k: abs(k - t))]
+        share = (iters - prev_s) / (b - prev_b)
+        assert share >= 0.45, f"counter got {share:.0%} of the core over {prev_t}-{t} ms"
+        prev_t, prev_s, prev_b = t, iters, b
