@@ -75,6 +75,10 @@ struct irq_line arch_vm_irq_line(struct vm *vm, uint32_t irq);
 void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size);
 /* Called when a VM (re)starts: its guest time begins at zero. */
 void arch_vm_reset(struct vm *vm);
+/* A guest-physical address where the platform has device windows (x86:
+ * the PC's legacy and below-4-GiB MMIO holes): an access no device claims
+ * there reads all-ones and drops writes instead of stopping the VM. */
+bool arch_gpa_in_mmio_hole(struct vm *vm, uint64_t gpa);
 
 /* Host time in ticks, and its frequency. */
 uint64_t arch_now(void);

@@ -473,13 +473,16 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 			arch_vcpu_complete_mmio(v, e);
 			return;
 		}
-		if (e->mmio.pio && r == BUS_NO_DEVICE) {
-			/* a port nothing answers: all ones, writes dropped (counted;
-			 * the first few reported, to show what a guest probes) */
+		if (r == BUS_NO_DEVICE &&
+		    (e->mmio.pio || arch_gpa_in_mmio_hole(vm, e->mmio.gpa))) {
+			/* a port (or device window) nothing answers: all ones,
+			 * writes dropped (counted; the first few reported, to
+			 * show what a guest probes) */
 			if (vm->nodev_logged < 16) {
 				vm->nodev_logged++;
-				pr_info("vm %s: %u-byte %s port 0x%llx: no device (%s)", vm->cfg->name,
+				pr_info("vm %s: %u-byte %s %s 0x%llx: no device (%s)", vm->cfg->name,
 					e->mmio.size, e->mmio.write ? "write to" : "read of",
+					e->mmio.pio ? "port" : "guest-physical",
 					(unsigned long long)e->mmio.gpa,
 					e->mmio.write ? "ignored" : "all ones");
 			}

@@ -76,6 +76,13 @@ void arch_vm_reset(struct vm *vm)
 		loaded = NULL;
 }
 
+bool arch_gpa_in_mmio_hole(struct vm *vm, uint64_t gpa)
+{
+	UNUSED(vm);
+	UNUSED(gpa);
+	return false;           /* a VM's map is exactly its RAM and devices */
+}
+
 void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)
 {
 	struct fdt f;

@@ -114,6 +114,16 @@ void arch_vm_reset(struct vm *vm)
 	x86_pc_reset(vm);       /* chipset timers restart on the new clock */
 }
 
+/* The PC's device windows: legacy VGA/option ROMs (0xa0000-0xfffff) and
+ * the 1 GiB below 4 GiB (PCI, HPET, IOAPIC, LAPIC, firmware), where RAM
+ * does not reach. Elsewhere an address outside RAM and devices stops the
+ * VM (the isolation scenarios). */
+bool arch_gpa_in_mmio_hole(struct vm *vm, uint64_t gpa)
+{
+	UNUSED(vm);
+	return (gpa >= 0xA0000 && gpa < 0x100000) || (gpa >= 0xC0000000ULL && gpa < 0x100000000ULL);
+}
+
 /* Our guests' boot info needs no host values. A Linux VM's command line
  * gets the TSC rate (tsc_early_khz=): Linux 6.1 reads it from CPUID only on
  * Intel or from hypervisors it knows, and calibrating against the PIT

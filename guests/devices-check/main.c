@@ -534,6 +534,11 @@ static void check_apic(const char *want_s)
           (uint64_t)0x03000000u << 32 | (IOAPIC_RTE_MASKED | IOAPIC_RTE_LEVEL | 0x3a));
     check("ioapic redirection entry 0 masked at reset", ioapic_read(IOAPIC_RTE(0)) & IOAPIC_RTE_MASKED,
           IOAPIC_RTE_MASKED);
+
+    /* an MMIO window no device answers (where a PC has its HPET) */
+    volatile uint32_t *nodev = (volatile uint32_t *)0xfed00000ul;
+    nodev[0] = 0x12345678u;
+    check("mmio with no device (0xfed00000) reads all-ones", nodev[0], 0xffffffffu);
 }
 
 void gmain(unsigned long hartid, const void *boot)
