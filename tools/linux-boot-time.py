@@ -2,10 +2,13 @@
 """Time Debian's Linux to its userland marker, booted directly by QEMU and
 as a Tessera VM, in the same run on the same machine.
 
-Both boots use the same kernel, initramfs and command line
-(`console=ttyS0 earlycon=sbi`) and one hart; the clock runs from starting
-the emulator to the line TESSERA-USERLAND-OK. Prints one line per boot and
-the ratio of the medians (Tessera / native).
+Both boots use the same kernel, initramfs and command line (riscv64:
+`console=ttyS0 earlycon=sbi`; x86_64: the `linux` config's bootargs, to
+which Tessera appends its `tsc_early_khz=... tsc=reliable`) and one CPU;
+the clock runs from starting the emulator to the line TESSERA-USERLAND-OK.
+x86_64 runs QEMU with -cpu EPYC (AMD SVM for Tessera; the native boot gets
+QEMU's own PC with SeaBIOS and ACPI). Prints one line per boot and the
+ratio of the medians (Tessera / native).
 """
 import argparse
 import os
@@ -13,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tomllib
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
@@ -45,21 +49,31 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--arch", choices=("riscv64", "x86_64"), default="riscv64")
     args = ap.parse_args()
-    cache = os.path.join(ROOT, "cache", "riscv64")
-    kernel = os.path.join(cache, "linux", "Image")
+    x86 = args.arch == "x86_64"
+    cache = os.path.join(ROOT, "cache", "amd64" if x86 else "riscv64")
+    kernel = os.path.join(cache, "linux", "bzImage" if x86 else "Image")
     initrd = os.path.join(cache, "initramfs.cpio.gz")
     if not os.path.exists(kernel):
         sys.exit("linux-boot-time: no kernel in cache/ (run `make images`)")
-    r = subprocess.run(["make", "-s", "ARCH=riscv64", "CONFIG=linux"], cwd=ROOT)
+    r = subprocess.run(["make", "-s", f"ARCH={args.arch}", "CONFIG=linux"], cwd=ROOT)
     if r.returncode:
         sys.exit("linux-boot-time: building the linux scenario failed")
-    native = ["qemu-system-riscv64", "-M", "virt", "-m", "1G", "-smp", "1", "-bios", OPENSBI,
-              "-display", "none", "-serial", "stdio", "-monitor", "none",
-              "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 earlycon=sbi"]
+    if x86:
+        with open(os.path.join(ROOT, "configs", "x86_64", "linux.toml"), "rb") as f:
+            bootargs = tomllib.load(f)["vm"][0]["bootargs"]
+        native = ["qemu-system-x86_64", "-M", "pc", "-cpu", "EPYC", "-m", "256M", "-smp", "1",
+                  "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+                  "-kernel", kernel, "-initrd", initrd, "-append", bootargs]
+        image = os.path.join(ROOT, "build", "x86_64", "linux", "tessera.elf32")
+    else:
+        native = ["qemu-system-riscv64", "-M", "virt", "-m", "1G", "-smp", "1", "-bios", OPENSBI,
+                  "-display", "none", "-serial", "stdio", "-monitor", "none",
+                  "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 earlycon=sbi"]
+        image = os.path.join(ROOT, "build", "riscv64", "linux", "tessera.elf")
     tessera = [sys.executable, os.path.join(ROOT, "tools", "run.py"), "--batch",
-               "--timeout", str(args.timeout), os.path.join(ROOT, "build", "riscv64", "linux",
-                                                            "tessera.elf")]
+               "--arch", args.arch, "--timeout", str(args.timeout), image]
     times = {"native": [], "tessera": []}
     for i in range(args.runs):
         for name, cmd in (("native", native), ("tessera", tessera)):
@@ -68,7 +82,8 @@ def main():
             print(f"run {i + 1}: {name:8s} {t:6.2f} s to TESSERA-USERLAND-OK", flush=True)
     n, t = statistics.median(times["native"]), statistics.median(times["tessera"])
     print(f"median: native {n:.2f} s, tessera {t:.2f} s, ratio {t / n:.3f} "
-          f"(QEMU TCG, riscv64 virt, 1 hart, wall clock)")
+          f"(QEMU TCG, {'x86_64 pc -cpu EPYC, Tessera on AMD SVM' if x86 else 'riscv64 virt'}, "
+          f"1 CPU, wall clock)")
 
 
 if __name__ == "__main__":
