@@ -110,7 +110,6 @@ void arch_vm_reset(struct vm *vm)
 {
 	vm->arch.tsc_offset = 0 - rdtsc();      /* the guest's TSC starts at 0 */
 	vm->arch.flush_tlb = true;
-	vm->arch.msr_gp_logged = 0;
 	x86_pc_reset(vm);       /* chipset timers restart on the new clock */
 }
 
@@ -422,6 +421,8 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case 0x8B:      /* microcode revision */
 	case 0xFE:      /* MTRRcap: no variable ranges, no fixed ranges */
 	case 0x2FF:     /* MTRRdefType */
+		*val = 0;
+		return 0;
 	case 0x1A0:     /* MISC_ENABLE: fast string operations on */
 		*val = 1;
 		return 0;
@@ -465,7 +466,7 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 }
 
-/* #GP for an MSR Tessera does not model; the first few per VM run are
+/* #GP for an MSR Tessera does not model; the first 16 of a VM's life are
  * reported so what a guest probes can be seen. */
 static void msr_refused(struct vcpu *v, uint32_t msr, bool write, uint64_t val)
 {
