@@ -54,6 +54,9 @@ struct x86_vendor_ops {
 	void (*vcpu_reset)(struct vcpu *v, const struct x86_boot_state *s);
 	void (*vcpu_run)(struct vcpu *v, struct x86_exit *x);
 	uint64_t (*get_rip)(struct vcpu *v);
+	/* Finish an instruction Tessera emulated (RIP moves past it): this also
+	 * ends an STI / MOV SS interrupt shadow, which covered only that
+	 * instruction (after `sti; hlt` the guest must be interruptible). */
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	uint64_t (*get_rax)(struct vcpu *v);
 	void (*set_rax)(struct vcpu *v, uint64_t rax);
