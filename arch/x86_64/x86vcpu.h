@@ -103,7 +103,9 @@ int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);  /* 1: not a chip
 int x86_pc_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
 uint64_t x86_tsc_to_ns(uint64_t tsc);
 uint64_t x86_ns_to_tsc(uint64_t ns);
-void x86_program_timer(uint64_t deadline);
+/* Program the host timer for deadline or the console's next poll or drain,
+ * whichever is first; returns that time. */
+uint64_t x86_program_timer(uint64_t deadline);
 void x86_take_host_interrupts(void);
 bool x86_poll_console(void);
 void x86_stack_check(void);
