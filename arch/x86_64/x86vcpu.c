@@ -152,6 +152,11 @@ bool arch_vcpu_irq_pending(struct vcpu *v)
 	return x86_pc_irq_pending(v) && (V->get_rflags(v) & RFLAGS_IF);
 }
 
+uint64_t arch_vcpu_next_event(struct vcpu *v)
+{
+	return x86_pc_next_event(v);
+}
+
 /* ------------------------------------------------------------ FPU */
 
 static void xsave_to(uint8_t *area)
