@@ -58,6 +58,23 @@ def test_counter_pair_is_fair(emu):
 
 
 @pytest.mark.parametrize("emu", EMUS)
+def test_spinner_with_interrupts_off_is_preempted(emu):
+    """spin-cli spins with RFLAGS.IF = 0 and never exits by itself; the counter
+    beside it (VM 0, so both clocks start together) still gets its half.
+    Bochs never delivers the external-interrupt exit while the guest's IF is
+    0: only the VMX preemption timer ends the spinner's slices there (with it
+    not armed the counter gets ~11% and 4 switches happen)."""
+    r = boot("spin-cli", emu)
+    done = done_counts(r, ["counter", "spin-cli"])
+    total = sum(i for i, _ in done.values())
+    share = done["counter"][0] / total
+    assert done["counter"][1] >= 2000 and done["spin-cli"][1] >= 2000
+    assert 0.45 <= share <= 0.55, f"counter: {share:.1%} of the progress ({done})"
+    switches = int(re.search(r"all VMs stopped; (\d+) vCPU switches", r.text).group(1))
+    assert switches >= 150         # 10 ms slices over 2 s of guest time
+
+
+@pytest.mark.parametrize("emu", EMUS)
 def test_isolation_stops_only_the_prober(emu):
     r = boot("isolation", emu)
     stop = [l for l in r.hv() if l.startswith("vm isolation stopped: fault")]
