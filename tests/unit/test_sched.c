@@ -228,15 +228,23 @@ static void test_wake_preempts(void **state)
 	assert_int_equal(sched.switches, 5);
 }
 
-static void test_wake_then_slice_expiry(void **state)
+/* 0 and 1 queued, 0 runs from 0; halted 2 wakes and preempts it at 4. */
+static void wake_2_at_4(void)
 {
-	(void)state;
 	sched_enqueue(&v[0], false);
 	sched_enqueue(&v[1], false);
 	v[2].state = VCPU_BLOCKED;
 	expect_next(0, 0);
 	sched_wake(&v[2]);
 	expect_next(4, 2);              /* 0 keeps 6 ticks */
+	EXPECT_QUEUE(0, 1);
+	assert_int_equal(v[0].slice_left, 6);
+}
+
+static void test_wake_then_slice_expiry(void **state)
+{
+	(void)state;
+	wake_2_at_4();
 	expect_next(13, 2);
 	expect_next(14, 0);             /* 2's slice over: 0 resumes first */
 	assert_int_equal(sched.slice_end, 20);
@@ -309,13 +317,7 @@ static void test_promote_boost(void **state)
 static void test_promote_keeps_slice_left(void **state)
 {
 	(void)state;
-	sched_enqueue(&v[0], false);
-	sched_enqueue(&v[1], false);
-	v[2].state = VCPU_BLOCKED;
-	expect_next(0, 0);
-	sched_wake(&v[2]);
-	expect_next(4, 2);              /* 0 keeps 6 */
-	EXPECT_QUEUE(0, 1);
+	wake_2_at_4();
 	sched_promote(&v[1]);
 	EXPECT_QUEUE(1, 0);
 	expect_next(5, 1);
