@@ -62,6 +62,10 @@ uint64_t arch_vcpu_pc(struct vcpu *v);
 void arch_vcpu_set_ext_irq(struct vcpu *v, bool level);
 /* True when an interrupt the vCPU has enabled is pending (wakes a halt). */
 bool arch_vcpu_irq_pending(struct vcpu *v);
+/* Host time of the next interrupt the vCPU's own timers (virtual timer,
+ * timer devices) raise, UINT64_MAX: none. Asked when it leaves the CPU
+ * still runnable, so the core can let it preempt when that time comes. */
+uint64_t arch_vcpu_next_event(struct vcpu *v);
 
 /* Per-VM stage-2 translation: set up, then map a region. */
 int arch_vm_init(struct vm *vm);

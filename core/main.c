@@ -12,7 +12,7 @@
 
 #define TESSERA_VERSION "0.1"
 
-static uint64_t next_wake = UINT64_MAX;  /* earliest wake_at of a blocked vCPU */
+static uint64_t next_wake = UINT64_MAX;  /* earliest wake_at of a waiting vCPU */
 
 void timers_note_block(uint64_t deadline)
 {
@@ -20,6 +20,13 @@ void timers_note_block(uint64_t deadline)
 		next_wake = deadline;
 }
 
+/*
+ * Halted vCPUs wake when their timer passes or an interrupt is pending.
+ * vCPUs waiting on the run queue have their own timers too (noted when they
+ * leave the CPU): when one raises an interrupt the vCPU can take, it is
+ * promoted and preempts the running vCPU, so an interrupt does not wait
+ * behind another VM's slice.
+ */
 static void timers_check(uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
@@ -29,17 +36,43 @@ static void timers_check(uint64_t now)
 			struct vcpu *v = &vms[i].vcpus[k];
 
 			/* a paused VM's vCPUs stay halted until it resumes */
-			if (v->state != VCPU_BLOCKED || vms[i].state != VM_RUNNING)
+			if (vms[i].state != VM_RUNNING)
 				continue;
-			if (v->wake_at <= now || arch_vcpu_irq_pending(v)) {
-				v->wake_at = UINT64_MAX;
-				sched_wake(v);
-			} else if (v->wake_at < next) {
-				next = v->wake_at;
+			if (v->state == VCPU_RUNNABLE) {
+				if (v->wake_at <= now) {
+					if (arch_vcpu_irq_pending(v)) {
+						v->wake_at = UINT64_MAX;
+						sched_promote(v);
+						continue;
+					}
+					v->wake_at = arch_vcpu_next_event(v); /* masked: the next */
+				}
+			} else if (v->state == VCPU_BLOCKED) {
+				if (v->wake_at <= now || arch_vcpu_irq_pending(v)) {
+					v->wake_at = UINT64_MAX;
+					sched_wake(v);
+					continue;
+				}
+			} else {
+				continue;
 			}
+			if (v->wake_at < next)
+				next = v->wake_at;
 		}
 	}
 	next_wake = next;
+}
+
+/* v leaves the CPU for the run queue or comes onto it: its own timers are
+ * the core's to watch only while it waits. */
+static void switched(struct vcpu *prev, struct vcpu *v)
+{
+	if (prev && prev != v && prev->state == VCPU_RUNNABLE) {
+		prev->wake_at = arch_vcpu_next_event(prev);
+		timers_note_block(prev->wake_at);
+	}
+	if (v)
+		v->wake_at = UINT64_MAX;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -109,12 +142,16 @@ void core_main(void)
 	console_due = console_next_deadline();
 	vm_sample_shares(arch_now());           /* the first window starts now */
 	share_due = arch_now() + arch_ticks_per_sec();
-	for (;;) {
+	for (struct vcpu *prev = NULL;;) {
 		uint64_t now = arch_now();
 		struct vcpu *v;
 
 		chores(now);
 		v = sched_next(now);
+		if (v != prev) {
+			switched(prev, v);
+			prev = v;
+		}
 		if (unlikely(!v)) {
 			idle();
 			continue;

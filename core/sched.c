@@ -132,3 +132,23 @@ void sched_wake(struct vcpu *v)
 	if (sched.current && sched.current != v)
 		sched.need_resched = true;
 }
+
+/*
+ * A queued vCPU whose own timer has raised an interrupt: it goes to the head
+ * and preempts the running vCPU (which keeps the rest of its slice), as a
+ * wake-up does. Without a slice of its own left it gets a short boost
+ * (1/SCHED_BOOST_DIV of a slice), enough to take the interrupt but not a
+ * turn it has not waited for: a CPU-bound vCPU with a fast timer cannot
+ * crowd out the others.
+ */
+void sched_promote(struct vcpu *v)
+{
+	if (v->state != VCPU_RUNNABLE)
+		return;
+	sched_remove(v);
+	sched_enqueue(v, true);
+	if (!v->slice_left)
+		v->slice_left = sched.slice / SCHED_BOOST_DIV ? sched.slice / SCHED_BOOST_DIV : 1;
+	if (sched.current)
+		sched.need_resched = true;
+}

@@ -31,5 +31,8 @@ void sched_block_current(void);
 void sched_yield_current(void);
 /* A halted vCPU became runnable. */
 void sched_wake(struct vcpu *v);
+/* A queued vCPU has an interrupt from its own timer: it runs next, at once. */
+#define SCHED_BOOST_DIV 8
+void sched_promote(struct vcpu *v);
 
 #endif

@@ -38,7 +38,8 @@ struct vcpu {
 	unsigned id;
 	enum vcpu_state state;
 	struct vcpu *rq_next;           /* run queue link */
-	uint64_t wake_at;               /* host time a BLOCKED vCPU wakes, UINT64_MAX: never */
+	uint64_t wake_at;               /* host time a BLOCKED vCPU wakes, or a RUNNABLE one's
+					 * own timer fires (it preempts then); UINT64_MAX: never */
 	uint64_t slice_left;            /* ticks left of its slice when it was preempted early */
 	struct vcpu_stats stats;
 	uint64_t share_mark;            /* run_ticks at the start of the sampling window */

@@ -21,7 +21,17 @@
 
 #define NS_PER_SEC 1000000000ULL
 #define PORT_CTRL  3
-#define REFRESH_NS 15085ULL     /* port 0x61 bit 4 toggles every 15.085 us */
+/*
+ * Port 0x61 bit 4 (DRAM refresh) toggles every 15.085 us. Each read of a
+ * virtual port is an exit that may well take longer than that (about 30 us
+ * under Bochs), and a bit computed from the time alone then aliases: reads
+ * spaced near a multiple of 30.17 us see it stuck, and a guest waiting for
+ * it to change (a delay loop, a check) never sees it. So a read toggles the
+ * bit once if at least one refresh edge passed since the previous read:
+ * exact for guests that poll faster than the edges, never stuck for slower
+ * ones (which see one edge per read).
+ */
+#define REFRESH_NS 15085ULL
 
 #define P61_GATE2   0x01
 #define P61_SPKR    0x02
@@ -553,6 +563,8 @@ void i8254_reset(void *dev)
 	t = pit_now(pit);
 	pit->seen = t;
 	pit->port61 = 0;
+	pit->refresh = 0;
+	pit->refresh_edge = (pit->now_ns ? pit->now_ns(pit->opaque) : 0) / REFRESH_NS;
 	for (i = 0; i < 3; i++) {
 		struct i8254_channel *c = &pit->ch[i];
 
@@ -645,9 +657,11 @@ int i8254_port61_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
 	ns = pit->now_ns ? pit->now_ns(pit->opaque) : 0;
 	t = ns_to_tick(ns);
 	pit_fire(pit, t);
-	v = pit->port61 & P61_WMASK;
-	if ((ns / REFRESH_NS) & 1)
-		v |= P61_REFRESH;
+	if (ns / REFRESH_NS != pit->refresh_edge) {
+		pit->refresh_edge = ns / REFRESH_NS;
+		pit->refresh ^= P61_REFRESH;
+	}
+	v = (pit->port61 & P61_WMASK) | pit->refresh;
 	if (ch_out(&pit->ch[2], t))
 		v |= P61_OUT2;
 	*val = v;

@@ -69,6 +69,8 @@ struct i8254 {
 	void *opaque;
 	uint64_t seen;          /* channel 0 edges up to this clock are delivered */
 	uint8_t port61;         /* bits 0-3 as written */
+	uint8_t refresh;        /* port 0x61 bit 4 as last read */
+	uint64_t refresh_edge;  /* refresh half-periods (now_ns / 15085) at that read */
 	uint64_t irq0_pulses;   /* statistics */
 };
 

@@ -194,6 +194,13 @@ static uint64_t timer_host_deadline(struct vcpu *v)
 	return g + start;
 }
 
+uint64_t arch_vcpu_next_event(struct vcpu *v)
+{
+	uint64_t vsie = v == loaded ? csr_read(CSR_VSIE) : v->arch.vsie;
+
+	return (vsie & (1UL << IRQ_S_TIMER)) ? timer_host_deadline(v) : UINT64_MAX;
+}
+
 void rv_vcpu_set_timer(struct vcpu *v, uint64_t guest_deadline)
 {
 	v->arch.vstimecmp = guest_deadline;

@@ -24,6 +24,9 @@
 #define SPURIOUS_VECTOR 39
 #define STACK_CANARY 0x5445535345524121ULL
 #define POLL_TICKS_DIV 50               /* console input polled every 20 ms */
+#define CONSOLE_DRAIN_DIV 1000          /* queued output drained every 1 ms */
+#define CONSOLE_RING 16384
+#define UART_FIFO 16
 
 struct x86_platform x86_plat;
 extern char _image_start[], _hv_end[], _guest_images_start[], _image_end[];
@@ -69,11 +72,48 @@ static void serial_init(void)
 	outb(COM1 + 4, 0x03);
 }
 
+/*
+ * Output goes through a ring drained into the UART's 16-byte FIFO whenever
+ * the FIFO is empty, never waiting for it: an emulated UART may take its
+ * baud rate's time per byte (Bochs: ~87 us at 115200), and a line written
+ * synchronously would keep every VM off the CPU for milliseconds. While
+ * bytes wait, the host timer fires at least every CONSOLE_DRAIN_DIV-th of a
+ * second (x86_program_timer) and each exit it causes drains the ring
+ * (x86_poll_console). Only a full ring and power-off wait for the UART.
+ */
+static char tx_ring[CONSOLE_RING];
+static unsigned tx_head, tx_tail;       /* free-running: write, read */
+
+static bool tx_pending(void)
+{
+	return tx_head != tx_tail;
+}
+
+/* Refill the UART's FIFO if it has emptied; false if it was still busy. */
+static bool console_drain(void)
+{
+	if (!tx_pending() || !(inb(COM1 + 5) & 0x20))
+		return false;
+	for (unsigned n = 0; n < UART_FIFO && tx_pending(); n++)
+		outb(COM1, (uint8_t)tx_ring[tx_tail++ % CONSOLE_RING]);
+	return true;
+}
+
+/* Everything queued out of the UART, for power-off and panics. */
+static void console_flush(void)
+{
+	for (int i = 0; tx_pending() && i < 10000000; i++)
+		console_drain();
+	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x40); i++)
+		;                       /* transmitter empty */
+}
+
 void arch_console_putc(char c)
 {
-	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
-		;
-	outb(COM1, (uint8_t)c);
+	if (tx_head - tx_tail == CONSOLE_RING)
+		console_flush();        /* full: wait rather than drop */
+	tx_ring[tx_head++ % CONSOLE_RING] = c;
+	console_drain();
 }
 
 int arch_console_getc(void)
@@ -220,10 +260,11 @@ uint64_t arch_ticks_per_sec(void)
  * further out (or none) is reached in steps. Input is polled: the timer
  * fires at least every 1/POLL_TICKS_DIV s.
  */
-void x86_program_timer(uint64_t deadline)
+uint64_t x86_program_timer(uint64_t deadline)
 {
-	uint64_t now = rdtsc(), poll = now + x86_plat.tsc_hz / POLL_TICKS_DIV, delta, count;
+	uint64_t now = rdtsc(), poll, delta, count;
 
+	poll = now + x86_plat.tsc_hz / (tx_pending() ? CONSOLE_DRAIN_DIV : POLL_TICKS_DIV);
 	if (deadline > poll)
 		deadline = poll;
 	hw_deadline = deadline;
@@ -234,6 +275,7 @@ void x86_program_timer(uint64_t deadline)
 	if (count > 0xFFFFFFFFULL)
 		count = 0xFFFFFFFFULL;
 	lapic_write(HOST_LAPIC_TIMER_INIT, (uint32_t)count);
+	return deadline;
 }
 
 void arch_set_deadline(uint64_t deadline)
@@ -244,6 +286,7 @@ void arch_set_deadline(uint64_t deadline)
 
 bool x86_poll_console(void)
 {
+	console_drain();
 	if (!(inb(COM1 + 5) & 0x01))
 		return false;
 	console_host_input();
@@ -285,6 +328,7 @@ static void memory_init(const struct mb_info *mbi)
 
 __attribute__((noreturn)) void arch_poweroff(bool failure)
 {
+	console_flush();
 	if (failure)
 		outb(0xF4, 0x01);       /* QEMU isa-debug-exit: status 3 */
 	outw(0x604, 0x2000);            /* QEMU -M pc (PIIX4 ACPI) power off */

@@ -322,7 +322,12 @@ static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x)
 }
 
 static uint64_t svm_get_rip(struct vcpu *v) { return F64(v, VMCB_RIP); }
-static void svm_set_rip(struct vcpu *v, uint64_t rip) { F64(v, VMCB_RIP) = rip; }
+static void svm_set_rip(struct vcpu *v, uint64_t rip)
+{
+	F64(v, VMCB_RIP) = rip;
+	F64(v, VMCB_INT_SHADOW) &= ~1ULL;       /* the shadow ends with the emulated insn */
+}
+
 static uint64_t svm_get_rax(struct vcpu *v) { return F64(v, VMCB_RAX); }
 static void svm_set_rax(struct vcpu *v, uint64_t rax) { F64(v, VMCB_RAX) = rax; }
 static uint64_t svm_get_rflags(struct vcpu *v) { return F64(v, VMCB_RFLAGS); }

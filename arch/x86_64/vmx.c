@@ -526,7 +526,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 }
 
 static uint64_t vmx_get_rip(struct vcpu *v) { load(v); return vmread(G_RIP); }
-static void vmx_set_rip(struct vcpu *v, uint64_t rip) { load(v); vmwrite(G_RIP, rip); }
+static void vmx_set_rip(struct vcpu *v, uint64_t rip)
+{
+	load(v);
+	vmwrite(G_RIP, rip);
+	/* blocking by STI / MOV SS ends with the emulated instruction */
+	vmwrite(G_INTERRUPTIBILITY, vmread(G_INTERRUPTIBILITY) & ~3ULL);
+}
+
 static uint64_t vmx_get_rax(struct vcpu *v) { return v->arch.rax; }
 static void vmx_set_rax(struct vcpu *v, uint64_t rax) { v->arch.rax = rax; }
 static uint64_t vmx_get_rflags(struct vcpu *v) { load(v); return vmread(G_RFLAGS); }

@@ -255,6 +255,11 @@ bool arch_vcpu_irq_pending(struct vcpu *v)
 	return x86_pc_irq_pending(v) && (V->get_rflags(v) & RFLAGS_IF);
 }
 
+uint64_t arch_vcpu_next_event(struct vcpu *v)
+{
+	return x86_pc_next_event(v);
+}
+
 /* ------------------------------------------------------------ FPU */
 
 static void xsave_to(uint8_t *area)
@@ -762,8 +767,8 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		uint64_t dev = x86_pc_next_event(v);
 
 		x86_pc_inject(v);
-		x86_plat.entry_deadline = dev < x86_plat.want_deadline ? dev : x86_plat.want_deadline;
-		x86_program_timer(x86_plat.entry_deadline);
+		x86_plat.entry_deadline = x86_program_timer(dev < x86_plat.want_deadline ?
+							    dev : x86_plat.want_deadline);
 		V->vcpu_run(v, &x);
 		switch (x.kind) {
 		case X86_EXIT_NONE:

@@ -61,6 +61,9 @@ struct x86_vendor_ops {
 	void (*vcpu_reset)(struct vcpu *v, const struct x86_boot_state *s);
 	void (*vcpu_run)(struct vcpu *v, struct x86_exit *x);
 	uint64_t (*get_rip)(struct vcpu *v);
+	/* Finish an instruction Tessera emulated (RIP moves past it): this also
+	 * ends an STI / MOV SS interrupt shadow, which covered only that
+	 * instruction (after `sti; hlt` the guest must be interruptible). */
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
 	uint64_t (*get_rax)(struct vcpu *v);
 	void (*set_rax)(struct vcpu *v, uint64_t rax);
@@ -110,7 +113,9 @@ int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);  /* 1: not a chip
 int x86_pc_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
 uint64_t x86_tsc_to_ns(uint64_t tsc);
 uint64_t x86_ns_to_tsc(uint64_t ns);
-void x86_program_timer(uint64_t deadline);
+/* Program the host timer for deadline or the console's next poll or drain,
+ * whichever is first; returns that time. */
+uint64_t x86_program_timer(uint64_t deadline);
 void x86_take_host_interrupts(void);
 bool x86_poll_console(void);
 void x86_stack_check(void);

@@ -52,6 +52,11 @@ int64_t  rt_sticks_to_us(int64_t ticks);
 uint64_t rt_us_to_ticks(uint64_t us);
 void     rt_delay_us(uint64_t us);
 
+/* ---- CPU work (work.c): RT_WORK_STEPS xorshift64 steps on x, the unit of
+ * progress of the CPU-hog guests */
+#define RT_WORK_STEPS 1000
+uint64_t rt_work(uint64_t x);
+
 /* ---- Tessera services (the architecture's runtime) */
 long rt_vm_id(void);            /* -1 when not running under Tessera */
 long rt_vcpu_id(void);          /* -1 when not running under Tessera */

@@ -8,19 +8,7 @@
  */
 #include "rt.h"
 
-#define WORK_STEPS 1000
-
 static volatile uint64_t sink;
-
-static uint64_t work(uint64_t x)
-{
-    for (int i = 0; i < WORK_STEPS; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    return x;
-}
 
 void gmain(unsigned long hartid, const void *fdt)
 {
@@ -32,7 +20,7 @@ void gmain(unsigned long hartid, const void *fdt)
         report_ms = 250;
 
     printf("counter: report_ms=%lu stop_ms=%lu work=%d xorshift steps per iteration\n",
-           report_ms, stop_ms, WORK_STEPS);
+           report_ms, stop_ms, RT_WORK_STEPS);
 
     uint64_t t0 = rt_now();
     uint64_t report_ticks = rt_us_to_ticks(report_ms * 1000);
@@ -40,7 +28,7 @@ void gmain(unsigned long hartid, const void *fdt)
     uint64_t x = 0x9E3779B97F4A7C15ull, iterations = 0;
 
     for (;;) {
-        x = work(x);
+        x = rt_work(x);
         sink = x;
         iterations++;
 

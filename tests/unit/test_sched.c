@@ -228,15 +228,23 @@ static void test_wake_preempts(void **state)
 	assert_int_equal(sched.switches, 5);
 }
 
-static void test_wake_then_slice_expiry(void **state)
+/* 0 and 1 queued, 0 runs from 0; halted 2 wakes and preempts it at 4. */
+static void wake_2_at_4(void)
 {
-	(void)state;
 	sched_enqueue(&v[0], false);
 	sched_enqueue(&v[1], false);
 	v[2].state = VCPU_BLOCKED;
 	expect_next(0, 0);
 	sched_wake(&v[2]);
 	expect_next(4, 2);              /* 0 keeps 6 ticks */
+	EXPECT_QUEUE(0, 1);
+	assert_int_equal(v[0].slice_left, 6);
+}
+
+static void test_wake_then_slice_expiry(void **state)
+{
+	(void)state;
+	wake_2_at_4();
 	expect_next(13, 2);
 	expect_next(14, 0);             /* 2's slice over: 0 resumes first */
 	assert_int_equal(sched.slice_end, 20);
@@ -277,6 +285,65 @@ static void test_wake_when_idle(void **state)
 	expect_next(6, 0);
 	EXPECT_QUEUE(1);
 	assert_int_equal(v[1].slice_left, 9);
+}
+
+/* A queued vCPU whose own timer fired preempts at once, for a short boost
+ * only (it had used up its slice); the preempted one keeps its rest. */
+static void test_promote_boost(void **state)
+{
+	(void)state;
+	sched_enqueue(&v[0], false);
+	sched_enqueue(&v[1], false);
+	sched_enqueue(&v[2], false);
+	expect_next(0, 0);
+	expect_next(10, 1);             /* 0 used its slice: to the tail */
+	EXPECT_QUEUE(2, 0);
+	sched_promote(&v[0]);
+	assert_true(sched.need_resched);
+	EXPECT_QUEUE(0, 2);
+	expect_next(12, 0);
+	assert_int_equal(sched.slice_end, 12 + SLICE / SCHED_BOOST_DIV);
+	EXPECT_QUEUE(1, 2);             /* 1 resumes second with 8 ticks */
+	assert_int_equal(v[1].slice_left, 8);
+	expect_next(13, 1);             /* boost over: 0 to the tail */
+	assert_int_equal(sched.slice_end, 21);
+	EXPECT_QUEUE(2, 0);
+	expect_next(21, 2);
+	expect_next(31, 0);
+	assert_int_equal(sched.slice_end, 41);   /* its normal turn: a full slice */
+}
+
+/* Promoted after a wake-up preempted it: it keeps the rest of its slice. */
+static void test_promote_keeps_slice_left(void **state)
+{
+	(void)state;
+	wake_2_at_4();
+	sched_promote(&v[1]);
+	EXPECT_QUEUE(1, 0);
+	expect_next(5, 1);
+	assert_int_equal(sched.slice_end, 5 + SLICE / SCHED_BOOST_DIV);
+	EXPECT_QUEUE(2, 0);             /* 2 was preempted in turn: second */
+	assert_int_equal(v[2].slice_left, SLICE - 1);
+}
+
+static void test_promote_ignores_others(void **state)
+{
+	(void)state;
+	v[0].state = VCPU_BLOCKED;
+	v[1].state = VCPU_STOPPED;
+	sched_promote(&v[0]);
+	sched_promote(&v[1]);
+	assert_int_equal(v[0].state, VCPU_BLOCKED);
+	assert_int_equal(v[1].state, VCPU_STOPPED);
+	EXPECT_EMPTY();
+	sched_enqueue(&v[2], false);
+	sched_promote(&v[2]);           /* nothing running: nobody to preempt */
+	assert_false(sched.need_resched);
+	expect_next(3, 2);
+	assert_int_equal(sched.slice_end, 3 + SLICE / SCHED_BOOST_DIV);
+	sched_promote(&v[2]);           /* RUNNING: not queued */
+	assert_false(sched.need_resched);
+	EXPECT_EMPTY();
 }
 
 static void test_wake_ignores_non_blocked(void **state)
@@ -591,6 +658,9 @@ int main(void)
 		cmocka_unit_test_setup(test_yield, setup),
 		cmocka_unit_test_setup(test_yield_lone, setup),
 		cmocka_unit_test_setup(test_block, setup),
+		cmocka_unit_test_setup(test_promote_boost, setup),
+		cmocka_unit_test_setup(test_promote_keeps_slice_left, setup),
+		cmocka_unit_test_setup(test_promote_ignores_others, setup),
 		cmocka_unit_test_setup(test_remove, setup),
 		cmocka_unit_test_setup(test_remove_current, setup),
 		cmocka_unit_test_setup(test_switch_count, setup),
