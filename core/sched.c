@@ -68,6 +68,23 @@ static struct vcpu *pop_head(void)
 	return v;
 }
 
+static uint64_t boost_ticks(void)
+{
+	return sched.slice / SCHED_BOOST_DIV ? sched.slice / SCHED_BOOST_DIV : 1;
+}
+
+/* A new turn: a slice, less what earlier boosts lent it (a turn is never
+ * shorter than a boost; the rest of the debt waits for the next turns). */
+static uint64_t fresh_slice(struct vcpu *v)
+{
+	uint64_t pay = v->slice_debt, max = sched.slice > boost_ticks() ? sched.slice - boost_ticks() : 0;
+
+	if (pay > max)
+		pay = max;
+	v->slice_debt -= pay;
+	return sched.slice - pay;
+}
+
 struct vcpu *sched_next(uint64_t now)
 {
 	struct vcpu *cur = sched.current, *v;
@@ -97,7 +114,7 @@ struct vcpu *sched_next(uint64_t now)
 	if (!v)
 		return NULL;
 	v->state = VCPU_RUNNING;
-	sched.slice_end = now + (v->slice_left ? v->slice_left : sched.slice);
+	sched.slice_end = now + (v->slice_left ? v->slice_left : fresh_slice(v));
 	v->slice_left = 0;
 	if (v != cur)
 		sched.switches++;
@@ -138,8 +155,8 @@ void sched_wake(struct vcpu *v)
  * and preempts the running vCPU (which keeps the rest of its slice), as a
  * wake-up does. Without a slice of its own left it gets a short boost
  * (1/SCHED_BOOST_DIV of a slice), enough to take the interrupt but not a
- * turn it has not waited for: a CPU-bound vCPU with a fast timer cannot
- * crowd out the others.
+ * turn it has not waited for, and lent: its next turns are shorter by as
+ * much, so a CPU-bound vCPU with a fast timer cannot crowd out the others.
  */
 void sched_promote(struct vcpu *v)
 {
@@ -147,8 +164,10 @@ void sched_promote(struct vcpu *v)
 		return;
 	sched_remove(v);
 	sched_enqueue(v, true);
-	if (!v->slice_left)
-		v->slice_left = sched.slice / SCHED_BOOST_DIV ? sched.slice / SCHED_BOOST_DIV : 1;
+	if (!v->slice_left) {
+		v->slice_left = boost_ticks();
+		v->slice_debt += v->slice_left;         /* a loan, not a gift */
+	}
 	if (sched.current)
 		sched.need_resched = true;
 }

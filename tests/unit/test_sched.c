@@ -310,7 +310,31 @@ static void test_promote_boost(void **state)
 	EXPECT_QUEUE(2, 0);
 	expect_next(21, 2);
 	expect_next(31, 0);
-	assert_int_equal(sched.slice_end, 41);   /* its normal turn: a full slice */
+	/* its normal turn: a slice less the boost it was lent */
+	assert_int_equal(sched.slice_end, 41 - SLICE / SCHED_BOOST_DIV);
+	assert_int_equal(v[0].slice_debt, 0);
+}
+
+/* Boosts are paid back from the next turn: over promotions and turns a
+ * vCPU gets no more than its share. */
+static void test_promote_debt_is_repaid(void **state)
+{
+	(void)state;
+	assert_int_equal(SLICE / SCHED_BOOST_DIV, 1);   /* the times below assume it */
+	sched_enqueue(&v[0], false);
+	sched_enqueue(&v[1], false);
+	expect_next(0, 0);
+	expect_next(10, 1);
+	for (uint64_t i = 0; i < 5; i++) {      /* 5 one-tick boosts while 1 runs */
+		sched_promote(&v[0]);
+		expect_next(11 + 2 * i, 0);
+		expect_next(12 + 2 * i, 1);
+	}
+	assert_int_equal(v[0].slice_debt, 5);
+	assert_int_equal(sched.slice_end, 25);  /* 1 kept its whole slice */
+	expect_next(25, 0);
+	assert_int_equal(sched.slice_end, 30);  /* 10 less the 5 it was lent */
+	assert_int_equal(v[0].slice_debt, 0);
 }
 
 /* Promoted after a wake-up preempted it: it keeps the rest of its slice. */
@@ -659,6 +683,7 @@ int main(void)
 		cmocka_unit_test_setup(test_yield_lone, setup),
 		cmocka_unit_test_setup(test_block, setup),
 		cmocka_unit_test_setup(test_promote_boost, setup),
+		cmocka_unit_test_setup(test_promote_debt_is_repaid, setup),
 		cmocka_unit_test_setup(test_promote_keeps_slice_left, setup),
 		cmocka_unit_test_setup(test_promote_ignores_others, setup),
 		cmocka_unit_test_setup(test_remove, setup),
