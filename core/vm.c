@@ -408,6 +408,17 @@ void vm_sample_shares(uint64_t now)
 	window_start = now;
 }
 
+bool vm_note_once(struct vm *vm, uint64_t key)
+{
+	for (uint32_t i = 0; i < vm->nnoted; i++)
+		if (vm->noted[i] == key)
+			return false;
+	if (vm->nnoted >= VM_NOTED_MAX)
+		return false;
+	vm->noted[vm->nnoted++] = key;
+	return true;
+}
+
 bool vm_all_stopped(void)
 {
 	for (unsigned i = 0; i < nvms; i++)
@@ -480,8 +491,8 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 			/* a port (or device window) nothing answers: all ones,
 			 * writes dropped (counted; the first few reported, to
 			 * show what a guest probes) */
-			if (vm->nodev_logged < 16) {
-				vm->nodev_logged++;
+			if (vm_note_once(vm, (e->mmio.pio ? 1ULL << 62 : 2ULL << 62) |
+					     (uint64_t)e->mmio.write << 61 | e->mmio.gpa)) {
 				pr_info("vm %s: %u-byte %s %s 0x%llx: no device (%s)", vm->cfg->name,
 					e->mmio.size, e->mmio.write ? "write to" : "read of",
 					e->mmio.pio ? "port" : "guest-physical",

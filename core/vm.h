@@ -71,7 +71,10 @@ struct vm {
 	struct plic *plic;
 	struct console_chan con;
 	uint32_t restarts;
-	uint32_t nodev_logged;   /* I/O ports with no device reported (first 16) */
+	/* unmodelled accesses (ports, MSRs, device windows) reported once each */
+#define VM_NOTED_MAX 32
+	uint64_t noted[VM_NOTED_MAX];
+	uint32_t nnoted;
 	struct arch_vm arch;
 };
 
@@ -105,6 +108,9 @@ const char *vm_policy_name(enum cfg_policy policy);
 void vm_handle_exit(struct vcpu *v, struct vm_exit *e);
 /* Host address of [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+/* true the first time this VM shows `key` (an access Tessera does not
+ * model, for a report line), for up to VM_NOTED_MAX distinct keys. */
+bool vm_note_once(struct vm *vm, uint64_t key);
 bool vm_all_stopped(void);
 
 /* vCPU power management for SBI HSM and friends. */

@@ -61,7 +61,6 @@ struct arch_vm {
 	uint64_t tsc_offset;
 	bool flush_tlb;
 	uint32_t sipis;                 /* vCPUs started by INIT/SIPI */
-	uint32_t msr_gp_logged;         /* refused MSR accesses reported so far */
 	struct x86_pc pc;
 };
 

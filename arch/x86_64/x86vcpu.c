@@ -471,12 +471,11 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 }
 
-/* #GP for an MSR Tessera does not model; the first 16 of a VM's life are
- * reported so what a guest probes can be seen. */
+/* #GP for an MSR Tessera does not model; each one (read or write) is
+ * reported once so what a guest probes can be seen. */
 static void msr_refused(struct vcpu *v, uint32_t msr, bool write, uint64_t val)
 {
-	if (v->vm->arch.msr_gp_logged < 16) {
-		v->vm->arch.msr_gp_logged++;
+	if (vm_note_once(v->vm, 3ULL << 62 | (uint64_t)write << 61 | msr)) {
 		if (write)
 			pr_info("vm %s: wrmsr 0x%x <- 0x%llx: MSR not modelled, #GP",
 				v->vm->cfg->name, msr, (unsigned long long)val);
