@@ -16,7 +16,7 @@
 FUZZ_CC          ?= clang
 FUZZ_SECONDS     ?= 30
 FUZZ_SMOKE_SECONDS ?= 30
-FUZZERS          ?= uart16550 plic insn fdt sbi
+FUZZERS          ?= uart16550 plic insn fdt sbi i8259 ioapic pcports x86insn i8254 cmos
 FUZZ_MKCONFIG_ITERS ?= 1000
 FUZZ_OUT         := $(BUILD)/fuzz
 FUZZ_CFLAGS      := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. -I$(FUZZ_OUT)/include \
@@ -27,6 +27,12 @@ FUZZ_SRCS_uart16550 := devices/uart16550.c
 FUZZ_SRCS_plic      := devices/plic.c
 FUZZ_SRCS_insn      := arch/riscv64/insn.c
 FUZZ_SRCS_fdt       := lib/fdt.c
+FUZZ_SRCS_i8259     := devices/i8259.c
+FUZZ_SRCS_ioapic    := devices/ioapic.c
+FUZZ_SRCS_pcports   := devices/pci_stub.c devices/debugport.c
+FUZZ_SRCS_x86insn   := arch/x86_64/insn.c
+FUZZ_SRCS_i8254     := devices/i8254.c
+FUZZ_SRCS_cmos      := devices/cmos.c
 FUZZ_SRCS_sbi       :=
 FUZZ_DEPS_sbi       := $(FUZZ_OUT)/include/sbi_host.c
 
