@@ -16,7 +16,7 @@
 FUZZ_CC          ?= clang
 FUZZ_SECONDS     ?= 30
 FUZZ_SMOKE_SECONDS ?= 30
-FUZZERS          ?= uart16550 plic insn fdt sbi i8259 ioapic pcports x86insn i8254 cmos
+FUZZERS          ?= uart16550 plic insn fdt sbi i8259 ioapic pcports x86insn i8254 cmos lapic
 FUZZ_MKCONFIG_ITERS ?= 1000
 FUZZ_OUT         := $(BUILD)/fuzz
 FUZZ_CFLAGS      := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. -I$(FUZZ_OUT)/include \
@@ -33,6 +33,7 @@ FUZZ_SRCS_pcports   := devices/pci_stub.c devices/debugport.c
 FUZZ_SRCS_x86insn   := arch/x86_64/insn.c
 FUZZ_SRCS_i8254     := devices/i8254.c
 FUZZ_SRCS_cmos      := devices/cmos.c
+FUZZ_SRCS_lapic     := devices/lapic.c
 FUZZ_SRCS_sbi       :=
 FUZZ_DEPS_sbi       := $(FUZZ_OUT)/include/sbi_host.c
 
