@@ -1,7 +1,7 @@
 # libFuzzer harnesses (issue 8): tests/fuzz/fuzz_<name>.c, built for the
 # host with clang and ASan/UBSan, seeded from tests/fuzz/corpus/<name>/.
 #
-#   make fuzz [FUZZ_SECONDS=60] [FUZZERS="plic fdt"]   run each harness N s
+#   make fuzz [FUZZ_SECONDS=60] [FUZZERS="plic fdt"] [FUZZ_JOBS=2]  run each harness N s
 #   make fuzz-smoke                                    what `make test` runs (30 s each)
 #   make fuzz-build                                    just build them
 #
@@ -16,6 +16,7 @@
 FUZZ_CC          ?= clang
 FUZZ_SECONDS     ?= 30
 FUZZ_SMOKE_SECONDS ?= 30
+FUZZ_JOBS        ?= 2
 FUZZERS          ?= uart16550 plic insn fdt sbi i8259 ioapic pcports x86insn i8254 cmos lapic
 FUZZ_MKCONFIG_ITERS ?= 1000
 FUZZ_OUT         := $(BUILD)/fuzz
@@ -58,14 +59,15 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $$(FUZZ_SRCS_$$
 
 fuzz-build: $(FUZZ_BINS)
 
-# tests/fuzz/run.sh prints one summary line per harness (executions, new
-# corpus entries) and fails on the first crash.
+# tests/fuzz/run.sh runs FUZZ_JOBS harnesses at a time (2: the suite stays
+# short on a 2-core machine), prints one summary line per harness
+# (executions, new corpus entries) and fails after the first crash.
 fuzz: fuzz-build
-	@tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZERS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZERS)
 	$(PYTHON) tests/fuzz/fuzz_mkconfig.py --iterations $(FUZZ_MKCONFIG_ITERS) --seed 8
 
 fuzz-smoke: fuzz-build
-	@tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
 	$(PYTHON) tests/fuzz/fuzz_mkconfig.py --iterations $(FUZZ_MKCONFIG_ITERS) --seed 8
 
 fuzz-mkconfig:
