@@ -17,7 +17,7 @@ FUZZ_CC          ?= clang
 FUZZ_SECONDS     ?= 30
 FUZZ_SMOKE_SECONDS ?= 30
 FUZZ_JOBS        ?= 2
-FUZZERS          ?= uart16550 plic insn fdt sbi i8259 ioapic pcports x86insn i8254 cmos lapic
+FUZZERS          ?= uart16550 plic insn fdt sbi i8259 i8254 cmos ioapic lapic pcports x86insn
 FUZZ_MKCONFIG_ITERS ?= 1000
 FUZZ_OUT         := $(BUILD)/fuzz
 FUZZ_CFLAGS      := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. -I$(FUZZ_OUT)/include \
