@@ -17,7 +17,11 @@
  *  - read-back probe (on a copy of the state): the status byte shows the
  *    programmed RW/mode/BCD and the OUT that i8254_out() reports; a latched
  *    count in BCD mode has digits 0-9; a counting binary mode 2 counter
- *    is within 1..N, a mode 3 one within 0..N.
+ *    is within 1..N, a mode 3 one within 0..N;
+ *  - rate probe (on copies, at now and now + dt): a loaded counter in mode
+ *    0/1/4/5 goes down by exactly the clock edges between (computed
+ *    independently, wrapping at 65536 / 10000), one in mode 2 runs N..1
+ *    and reloads; in modes 0, 2 and 4 a low gate stops it.
  */
 #include "tests/fuzz/fuzz_common.h"
 #include "devices/i8254.h"
@@ -85,6 +89,73 @@ static void probe(const struct i8254 *pit, unsigned k)
 		CHECK(v >= 1 && v <= maxn);
 	if (mode == 3)
 		CHECK(v <= maxn);
+}
+
+/* PIT clock edges up to ns, computed independently of the model. */
+static uint64_t ref_tick(uint64_t ns)
+{
+	return (uint64_t)((unsigned __int128)ns * I8254_HZ / 1000000000u);
+}
+
+/* Counter value of channel k (binary, LSB/MSB access) latched on a copy. */
+static uint32_t latched_count(const struct i8254 *pit, unsigned k)
+{
+	struct i8254 cp = *pit;
+	struct i8254_channel *c = &cp.ch[k];
+	uint64_t lo, hi;
+	uint32_t v;
+
+	cp.irq0.set = NULL;             /* the copy's edges are not the line's */
+	c->status_latched = false;
+	c->latch_state = 0;
+	c->rmsb = false;
+	CHECK(i8254_write(&cp, 3, 1, k << 6) == 0);
+	CHECK(i8254_read(&cp, k, 1, &lo) == 0);
+	CHECK(i8254_read(&cp, k, 1, &hi) == 0);
+	v = (uint32_t)(lo | hi << 8);
+	if (c->bcd)
+		v = (v & 15) + 10 * ((v >> 4) & 15) + 100 * ((v >> 8) & 15) + 1000 * (v >> 12);
+	return v;
+}
+
+/*
+ * Rate probe: a loaded counter in mode 0/1/4/5 goes down by one per clock
+ * edge (wrapping), one in mode 2 runs n..1 and reloads; in modes 0, 2
+ * and 4 a low gate (channel 2) stops it. Latched on copies at now and
+ * now + dt; the PIT's own time does not move.
+ */
+static void rate_probe(const struct i8254 *pit, unsigned k, uint64_t dt)
+{
+	const struct i8254_channel *c = &pit->ch[k];
+	unsigned mode = c->mode >= 6 ? c->mode - 4u : c->mode;
+	uint32_t mod = c->bcd ? 10000 : 65536, v1, v2, want, x1;
+	uint64_t t0 = now, ticks;
+
+	bool held = !c->gate && (mode == 0 || mode == 2 || mode == 4);
+
+	if (c->rw != 3 || c->sw_pending || mode == 3)
+		return;
+	if (!held && (c->state != I8254_RUN || ref_tick(now) < c->l))
+		return;                 /* not counting, or count not loaded yet */
+	v1 = latched_count(pit, k);
+	now += dt;
+	v2 = latched_count(pit, k);
+	ticks = ref_tick(now) - ref_tick(t0);
+	now = t0;
+	if (held) {
+		CHECK(v2 == v1);        /* gate low: modes 0, 2, 4 do not count */
+		return;
+	}
+	if (mode == 2) {
+		if (c->n < 2)
+			return;
+		x1 = v1 ? v1 : mod;
+		CHECK(x1 >= 1 && x1 <= c->n);
+		want = c->n - (uint32_t)((c->n - x1 + ticks) % c->n);
+	} else {
+		want = (uint32_t)((v1 + mod - ticks % mod) % mod);
+	}
+	CHECK(v2 == want % mod);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -188,9 +259,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(i8254_out(&pit, 0));
 			break;
 		}
-		case 12: case 13: case 14:      /* read-back probe */
+		case 12: case 13:               /* read-back probe */
 			i8254_update(&pit);
 			probe(&pit, a % 3);
+			break;
+		case 14:                        /* rate probe */
+			i8254_update(&pit);
+			rate_probe(&pit, a % 3, op & 0x80 ? in_bytes(&in, 3) :
+				   (uint64_t)in_u8(&in) * ((a >> 2) + 1u));
 			break;
 		default:
 			if (op & 0x80) {
