@@ -17,7 +17,11 @@
  *    running time registers are valid BCD/binary in range (seconds < 60,
  *    hours per 12/24 h, day of week 1-7, day 1-31, month 1-12);
  *  - next-event probe: cmos_next_event_in_ns() >= 1; IRQ 8 stays low one
- *    ns before it and is high at it.
+ *    ns before it and is high at it;
+ *  - clock probe (running clock, on copies, at now and now + dt): the
+ *    time registers decode (with an independent calendar) to exactly host
+ *    time + offset, the day of week matches, A.UIP is set exactly in the
+ *    last 244 us of each second.
  */
 #include "tests/fuzz/fuzz_common.h"
 #include "devices/cmos.h"
@@ -75,6 +79,86 @@ static void check_time_reg(const struct cmos *c, unsigned r, uint8_t b)
 	case CMOS_MONTH: CHECK(v >= 1 && v <= 12); break;
 	default: CHECK(v < 100); break;
 	}
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), by counting. */
+static int64_t ref_days(int64_t y, unsigned m, unsigned d)
+{
+	static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int64_t days = 0, yy;
+
+	/* whole 400-year cycles (146097 days) first, then single years */
+	days += (y - 1970) / 400 * 146097;
+	yy = 1970 + (y - 1970) / 400 * 400;
+	if (y < yy) {
+		days -= 146097;
+		yy -= 400;
+	}
+	for (; yy < y; yy++)
+		days += 365 + ((yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0);
+	for (unsigned k = 1; k < m; k++)
+		days += mdays[k - 1] + (k == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+	return days + d - 1;
+}
+
+/* Register r of a copy of the RTC (the copy's IRQ line is not the line). */
+static uint8_t copy_reg(const struct cmos *c, unsigned r)
+{
+	struct cmos cp = *c;
+	uint64_t v;
+
+	cp.irq.set = NULL;
+	CHECK(cmos_write(&cp, 0, 1, r) == 0);
+	CHECK(cmos_read(&cp, 1, 1, &v) == 0);
+	return (uint8_t)v;
+}
+
+/* The RTC's time as seconds since 1970, decoded from its registers. */
+static int64_t rtc_seconds(const struct cmos *c, unsigned *wday)
+{
+	unsigned sec = dec(c, copy_reg(c, 0)), min = dec(c, copy_reg(c, 2));
+	uint8_t hb = copy_reg(c, 4);
+	unsigned hour, mday = dec(c, copy_reg(c, 7)), mon = dec(c, copy_reg(c, 8));
+	int64_t year = dec(c, copy_reg(c, 9)) + 100 * (int64_t)dec(c, copy_reg(c, 0x32));
+
+	if (c->ram[CMOS_STATUS_B] & 0x02)
+		hour = dec(c, hb);
+	else
+		hour = dec(c, hb & 0x7f) % 12 + (hb & 0x80 ? 12 : 0);
+	*wday = dec(c, copy_reg(c, 6));
+	CHECK(mon >= 1 && mon <= 12 && mday >= 1 && mday <= 31);
+	return ref_days(year, mon, mday) * 86400 + hour * 3600 + min * 60 + sec;
+}
+
+/*
+ * Clock probe (running clock, on copies): the registers decode to exactly
+ * the guest time host + offset (calendar, century, 12/24 h, BCD/binary,
+ * day of week), at now and again at now + dt; A.UIP is set exactly in the
+ * last 244 us of a second.
+ */
+static void clock_probe(const struct cmos *c, uint64_t dt)
+{
+	uint64_t hs = host_sec;
+	uint32_t hn = host_nsec;
+	unsigned wday;
+
+	if (c->frozen || host_nsec >= 1000000000u || host_sec > (1ULL << 39))
+		return;
+	for (int pass = 0; pass < 2; pass++) {
+		int64_t g = (int64_t)host_sec + c->off_sec +
+			    (host_nsec + c->off_nsec >= 1000000000u);
+		uint32_t gn = (host_nsec + c->off_nsec) % 1000000000u;
+		int64_t days = g >= 0 ? g / 86400 : -((-g + 86399) / 86400);
+
+		if (g < -2208988800LL || g > 253402300799LL)
+			break;          /* years 1900-9999: what 4 digits show */
+		CHECK(rtc_seconds(c, &wday) == g);
+		CHECK(wday == (unsigned)(((days + 4) % 7 + 7) % 7) + 1);
+		CHECK(((copy_reg(c, CMOS_STATUS_A) & 0x80) != 0) == (gn >= 1000000000u - 244000u));
+		advance(dt);
+	}
+	host_sec = hs;
+	host_nsec = hn;
 }
 
 static bool is_time(unsigned r)
@@ -198,7 +282,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (op & 0x10)
 				cmos_update(&c);
 			break;
-		case 11: case 12:                       /* next-event probe */
+		case 12:                                /* clock probe */
+			cmos_update(&c);
+			clock_probe(&c, op & 0x80 ? in_bytes(&in, 6) : (uint64_t)a * in_u8(&in) * 997u);
+			break;
+		case 11:                                /* next-event probe */
 			if (host_nsec >= 1000000000u || host_sec > (1ULL << 39)) {
 				host_nsec %= 1000000000u;
 				cmos_update(&c);
