@@ -25,7 +25,8 @@
  *  - timer: the current count never exceeds the initial count; after an
  *    update, the next event is after now; for the APIC timer nothing
  *    fires one ns before it and the interrupt fires at it (TSC deadline:
- *    fires at it).
+ *    fires at it); the current count goes down by exactly the divided bus
+ *    clocks between two reads (rate probe, on copies).
  */
 #include "tests/fuzz/fuzz_common.h"
 #include "devices/lapic.h"
@@ -117,6 +118,55 @@ static void check_state(const struct lapic *l)
 	CHECK(lapic_pending_vector(l) == ref_pending(l));
 	CHECK(l->ipis_sent == ipi_calls);
 	CHECK(lapic_get_tpr(l) == l->tpr);
+}
+
+/* Current count (TMCCT) read on a copy, through whichever view is on. */
+static uint32_t copy_tmcct(const struct lapic *l)
+{
+	struct lapic cp = *l;
+	uint64_t v = 0;
+
+	if (lapic_x2apic_mode(&cp))
+		CHECK(lapic_rdmsr(&cp, 0x839, &v) == 0);
+	else
+		CHECK(lapic_mmio_read(&cp, 0x390, 4, &v) == 0);
+	return (uint32_t)v;
+}
+
+/*
+ * Count-rate probe (running one-shot or periodic timer, on copies): from
+ * now to now + dt the current count goes down by exactly the divided bus
+ * clocks between (bus = floor(ns * timer_hz / 1e9), divider from TDCR as
+ * the SDM tabulates it), stopping at 0 (one-shot) or reloading (periodic).
+ */
+static void rate_probe(const struct lapic *l, uint64_t dt)
+{
+	static const uint32_t div_tab[8] = { 2, 4, 8, 16, 32, 64, 128, 1 };
+	unsigned mode = (l->lvt[0] >> 17) & 3;
+	uint32_t div = div_tab[(l->tdcr & 3) | ((l->tdcr & 8) >> 1)];
+	uint64_t hz = l->cfg.timer_hz, t0 = now, b1, b2, delta, want;
+	uint32_t c1, c2, n = l->tmict;
+
+	if (!l->t_running || n == 0 || mode == 2 || mode == 3 ||
+	    !(l->apic_base & LAPIC_BASE_EN))
+		return;
+	b1 = (uint64_t)((unsigned __int128)now * hz / 1000000000u);
+	b2 = (uint64_t)((unsigned __int128)(now + dt) * hz / 1000000000u);
+	if (b1 < l->t_start)
+		return;
+	c1 = copy_tmcct(l);
+	now += dt;
+	c2 = copy_tmcct(l);
+	now = t0;
+	delta = (b2 - l->t_start) / div - (b1 - l->t_start) / div;
+	CHECK(c1 <= n && c2 <= n);
+	if (mode == 1) {
+		CHECK(c1 >= 1);
+		want = n - (n - c1 + delta) % n;
+	} else {
+		want = c1 > delta ? c1 - delta : 0;
+	}
+	CHECK(c2 == want);
 }
 
 static uint32_t pick_msr(struct in *in, uint8_t a)
@@ -318,7 +368,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (op & 0x40)
 				lapic_timer_update(&l);
 			break;
-		case 13: case 14: {                     /* timer probe */
+		case 14:                                /* count-rate probe */
+			lapic_timer_update(&l);
+			rate_probe(&l, op & 0x80 ? in_bytes(&in, 4) : (uint64_t)a * in_u8(&in));
+			break;
+		case 13: {                              /* timer probe */
 			uint64_t e, irqs;
 			bool deadline = ((l.lvt[0] >> 17) & 3) == 2;
 
