@@ -3,7 +3,7 @@
  * comes from the input: now_ns() returns a clock the input advances by
  * small or large steps (never backwards). Operations: reads and writes of
  * any offset, size and value on ports 0x40-0x43 and 0x61, time steps,
- * resets, and two checking probes. After every operation:
+ * resets, and three checking probes. After every operation:
  *  - an access is accepted exactly when the size is 1, 2 or 4 and it fits
  *    in its range; a refused access changes nothing, not even *val;
  *  - IRQ 0 only ever pulses (raised then lowered, driven on change), once

@@ -5,7 +5,7 @@
  * and then a sequence of MMIO reads/writes (any offset, size, value;
  * register offsets made likely), RDMSR/WRMSR (APIC_BASE transitions,
  * TSC_DEADLINE, 0x800-0x8ff, anything), interrupts in, injections (ack),
- * time steps, resets and a timer probe. The send_ipi callback plays the
+ * time steps, resets and two timer probes. The send_ipi callback plays the
  * back end: fixed IPIs that target this APIC come back through
  * lapic_set_irq. After every operation:
  *  - MMIO accepted exactly when off < 4 KiB, size 1/2/4 within 4 bytes;
