@@ -1,7 +1,8 @@
 # libFuzzer harnesses (issue 8): tests/fuzz/fuzz_<name>.c, built for the
 # host with clang and ASan/UBSan, seeded from tests/fuzz/corpus/<name>/.
 #
-#   make fuzz [FUZZ_SECONDS=60] [FUZZERS="plic fdt"] [FUZZ_JOBS=2]  run each harness N s
+#   make fuzz [FUZZ_SECONDS=60] [FUZZERS="plic fdt"]   run each harness N s
+#             [FUZZ_JOBS=2]                         that many at a time
 #   make fuzz-smoke                                    what `make test` runs (30 s each)
 #   make fuzz-build                                    just build them
 #
