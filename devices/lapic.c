@@ -293,7 +293,8 @@ static void lapic_send_icr(struct lapic *l, uint32_t lo, uint32_t dest)
 	ipi.level = (lo >> 14) & 1;
 	ipi.trigger_level = (lo >> 15) & 1;
 	ipi.shorthand = (uint8_t)((lo >> 18) & 3);
-	ipi.dest = dest;
+	/* a self-IPI names its sender whatever the ICR's destination says */
+	ipi.dest = ipi.shorthand == LAPIC_SH_SELF ? l->id : dest;
 	ipi.src_id = l->id;
 	switch (ipi.delivery) {
 	case LAPIC_DM_FIXED:

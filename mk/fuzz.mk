@@ -2,6 +2,7 @@
 # host with clang and ASan/UBSan, seeded from tests/fuzz/corpus/<name>/.
 #
 #   make fuzz [FUZZ_SECONDS=60] [FUZZERS="plic fdt"]   run each harness N s
+#             [FUZZ_JOBS=2]                         that many at a time
 #   make fuzz-smoke                                    what `make test` runs (30 s each)
 #   make fuzz-build                                    just build them
 #
@@ -16,7 +17,8 @@
 FUZZ_CC          ?= clang
 FUZZ_SECONDS     ?= 30
 FUZZ_SMOKE_SECONDS ?= 30
-FUZZERS          ?= uart16550 plic insn fdt sbi
+FUZZ_JOBS        ?= 2
+FUZZERS          ?= uart16550 plic insn fdt sbi i8259 i8254 cmos ioapic lapic pcports x86insn
 FUZZ_MKCONFIG_ITERS ?= 1000
 FUZZ_OUT         := $(BUILD)/fuzz
 FUZZ_CFLAGS      := -std=gnu11 -g -O1 -Wall -Wextra -Werror -I. -I$(FUZZ_OUT)/include \
@@ -27,6 +29,13 @@ FUZZ_SRCS_uart16550 := devices/uart16550.c
 FUZZ_SRCS_plic      := devices/plic.c
 FUZZ_SRCS_insn      := arch/riscv64/insn.c
 FUZZ_SRCS_fdt       := lib/fdt.c
+FUZZ_SRCS_i8259     := devices/i8259.c
+FUZZ_SRCS_ioapic    := devices/ioapic.c
+FUZZ_SRCS_pcports   := devices/pci_stub.c devices/debugport.c
+FUZZ_SRCS_x86insn   := arch/x86_64/insn.c
+FUZZ_SRCS_i8254     := devices/i8254.c
+FUZZ_SRCS_cmos      := devices/cmos.c
+FUZZ_SRCS_lapic     := devices/lapic.c
 FUZZ_SRCS_sbi       :=
 FUZZ_DEPS_sbi       := $(FUZZ_OUT)/include/sbi_host.c
 
@@ -51,14 +60,15 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $$(FUZZ_SRCS_$$
 
 fuzz-build: $(FUZZ_BINS)
 
-# tests/fuzz/run.sh prints one summary line per harness (executions, new
-# corpus entries) and fails on the first crash.
+# tests/fuzz/run.sh runs FUZZ_JOBS harnesses at a time (2: the suite stays
+# short on a 2-core machine), prints one summary line per harness
+# (executions, new corpus entries) and fails after the first crash.
 fuzz: fuzz-build
-	@tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZERS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZERS)
 	$(PYTHON) tests/fuzz/fuzz_mkconfig.py --iterations $(FUZZ_MKCONFIG_ITERS) --seed 8
 
 fuzz-smoke: fuzz-build
-	@tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
 	$(PYTHON) tests/fuzz/fuzz_mkconfig.py --iterations $(FUZZ_MKCONFIG_ITERS) --seed 8
 
 fuzz-mkconfig:
