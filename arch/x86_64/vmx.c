@@ -70,6 +70,7 @@ enum {
 #define PIN_NMI          (1U << 3)
 #define PIN_PREEMPT      (1U << 6)
 #define PROC_INTR_WINDOW (1U << 2)
+#define PROC_TSC_OFFSET  (1U << 3)      /* without it TSC_OFFSET is ignored */
 #define PROC_HLT         (1U << 7)
 #define PROC_IO_BITMAPS  (1U << 25)
 #define PROC_MSR_BITMAPS (1U << 28)
@@ -182,7 +183,7 @@ int vmx_cpu_init(void)
 	vmx_rev = (uint32_t)basic & 0x7FFFFFFF;
 	if (!adjust(&pin_ctls, PIN_EXT_INTR | PIN_NMI | PIN_PREEMPT,
 		    true_ctls ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED) ||
-	    !adjust(&proc_ctls, PROC_HLT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
+	    !adjust(&proc_ctls, PROC_TSC_OFFSET | PROC_HLT | PROC_IO_BITMAPS | PROC_MSR_BITMAPS | PROC_SECONDARY,
 		    true_ctls ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED) ||
 	    !adjust(&proc2_ctls, PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED, MSR_VMX_PROCBASED2) ||
 	    !adjust(&exit_ctls, EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PREEMPT |
