@@ -21,7 +21,8 @@
  *   rounds=100                 timer rounds per variant
  *   work_iters=30000  ticks_ms=100  from=0 until=0  slice_ms=10 margin_us=50
  *
- * Output (tools/bench.py): the lines of guests/bench/riscv64/main.c.
+ * Output (tools/bench.py): the lines of guests/bench/riscv64/main.c, and
+ *   BENCH start tsc=<TSC at gmain entry> slice_ticks=<slice_ms in TSC ticks>
  * Metric names: empty, hypercall, cpuid-0, pio-out, pio-in, msr-x2apic,
  * timer-spin, timer-hlt, tick-exit.
  */
@@ -443,6 +444,7 @@ static void mode_spin(void)
 
 void gmain(unsigned long hartid, const void *bootinfo)
 {
+    uint64_t t0 = rdtsc();
     char modes[64] = "exits";
 
     (void)hartid;
@@ -452,9 +454,6 @@ void gmain(unsigned long hartid, const void *bootinfo)
     warm = rt_arg_ulong("warm", 16);
     if (!iters)
         iters = 1;
-    printf("bench: mode=%s iters=%lu warm=%lu tsc=%lu tsc_hz=%lu (%s) %s\n", modes, iters,
-           warm, (unsigned long)rdtsc(), (unsigned long)rt.timebase_hz, rt.timebase_src,
-           rt_hypercall_insn());
     if (listed(modes, "exits"))
         mode_exits();
     if (!errors && listed(modes, "work"))
@@ -463,6 +462,15 @@ void gmain(unsigned long hartid, const void *bootinfo)
         mode_ticks();
     if (!errors && listed(modes, "spin"))
         mode_spin();
+    /* Printed last: console output costs the hypervisor time (a slow host
+     * UART), which would shift when the other VMs first run. t0: where
+     * this VM's clock was when it first ran (each VM's TSC starts at 0 when
+     * the VM is started); tools/bench.py places the VMs' clocks against
+     * each other with it, roughly, before matching switches. */
+    printf("bench: mode=%s iters=%lu warm=%lu tsc_hz=%lu (%s) %s\n", modes, iters, warm,
+           (unsigned long)rt.timebase_hz, rt.timebase_src, rt_hypercall_insn());
+    printf("BENCH start tsc=%lu slice_ticks=%lu\n", (unsigned long)t0,
+           (unsigned long)(rt_arg_ulong("slice_ms", 10) * (rt.timebase_hz / 1000)));
     printf("BENCH done errors=%d\n", errors);
     rt_shutdown();
 }
