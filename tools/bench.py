@@ -17,7 +17,8 @@ docs/bench.md.
                                   build/bench/smoke/, fail unless every metric
                                   was produced (make test runs this)
   tools/bench.py trace            instruction trace of the exit paths: how many
-                                  instructions each takes, by function
+                                  instructions each takes, by function (riscv64)
+  tools/bench.py trace-x86        the same for x86 SVM (QEMU, a few minutes)
   tools/bench.py selftest         the harness's own checks on synthetic data
 
 The benchmark never fails because a number misses its target; it fails
@@ -667,9 +668,9 @@ def footprint(elf, arch):
             "images": images, "big": big}
 
 
-def nm_sorted(elf):
+def nm_sorted(elf, nm="riscv64-linux-gnu-nm"):
     """(address, name) of every text symbol, assembly labels included."""
-    out = run_cmd(["riscv64-linux-gnu-nm", "-n", elf], 60, "nm")
+    out = run_cmd([nm, "-n", elf], 60, "nm")
     syms = []
     for line in out.split("\n"):
         p = line.split()
@@ -971,6 +972,91 @@ def trace(args):
     return 0
 
 
+X86_TRACE_TB_RE = re.compile(r"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/([0-9a-f]+)/")
+HF_GUEST = 1 << 21          # QEMU x86 hflags: in an SVM guest
+
+
+def trace_x86(args):
+    """x86 SVM: single-step QEMU, log every instruction (guest and
+    hypervisor share addresses around 1 MiB, so no address filter: guest
+    instructions are told apart by hflags bit 21), and count the hypervisor
+    instructions between a bench guest's trapping instruction and the next
+    guest instruction, by function."""
+    be = X86(args)
+    cfgdir = os.path.join(ROOT, args.build, "bench", "trace-x86", "configs")
+    be.smoke_dir = cfgdir
+    args.smoke = True
+    derive_config(os.path.join(be.cfg_dir, "bench-exits.toml"),
+                  os.path.join(cfgdir, "bench-exits.toml"),
+                  {"mode": "exits", "tests": "hc,cpuid,pio,msr,timer", "iters": 3, "warm": 2,
+                   "rounds": 3})
+    run_cmd(["make", "-s", "ARCH=x86_64", f"BUILD={args.build}",
+             f"CONFIG={be.make_config_arg('bench-exits')}"], 600, "build of bench-exits")
+    elf = be.elf("bench-exits")
+    hsyms = [(a, n) for a, n in nm_sorted(elf, "nm")]
+    haddrs = [a for a, _ in hsyms]
+    gsyms = nm_sorted(os.path.join(ROOT, args.build, "x86_64", "guests", "bench.elf"), "nm")
+    gaddrs = [a for a, _ in gsyms]
+    fifo = os.path.join(ROOT, args.build, "bench", "trace-x86", "exec.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    log("trace bench-exits (single-stepped QEMU, every instruction: a few minutes)")
+    cmd = ["qemu-system-x86_64", "-M", "pc", "-cpu", "EPYC", "-m", "1G", "-smp", "1",
+           "-kernel", elf + "32", "-display", "none", "-no-reboot",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+           "-icount", "shift=0,sleep=off", "-serial", "null", "-monitor", "none",
+           "-singlestep", "-d", "exec,nochain", "-D", fifo]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    timer = threading.Timer(args.timeout, proc.kill)
+    timer.start()
+    segs = collections.OrderedDict()        # (guest fn, guest pc) -> [[host pcs]]
+    cur, last_guest = None, None
+    try:
+        with open(fifo, errors="replace") as f:
+            for line in f:
+                m = X86_TRACE_TB_RE.match(line)
+                if not m:
+                    continue
+                pc, flags = int(m.group(1), 16), int(m.group(2), 16)
+                if flags & HF_GUEST:
+                    if cur is not None:
+                        segs.setdefault(cur[0], []).append(cur[1])
+                        cur = None
+                    last_guest = pc
+                    continue
+                if cur is None:
+                    if last_guest is None:
+                        continue
+                    i = bisect.bisect_right(gaddrs, last_guest) - 1
+                    fn = gsyms[i][1] if i >= 0 else "?"
+                    if not fn.startswith("bench_") or fn in ("bench_spin", "bench_empty"):
+                        last_guest = None
+                        continue
+                    cur = [(fn, last_guest), []]
+                cur[1].append(pc)
+    finally:
+        timer.cancel()
+        proc.wait()
+        os.unlink(fifo)
+    report = []
+    for (gfn, gpc), ls in segs.items():
+        counts = collections.Counter(len(x) for x in ls)
+        common, n = counts.most_common(1)[0]
+        sample = next(x for x in reversed(ls) if len(x) == common)
+        per = collections.Counter()
+        for pc in sample:
+            i = bisect.bisect_right(haddrs, pc) - 1
+            per[hsyms[i][1] if i >= 0 else "?"] += 1
+        others = ", ".join(f"{c} x{k}" for c, k in sorted(counts.items()) if c != common)
+        report.append(f"guest {gfn} at 0x{gpc:x}: {common} hypervisor instructions "
+                      f"({n} of {len(ls)}{'; also ' + others if others else ''})")
+        report += [f"    {c:5d}  {fn}" for fn, c in per.most_common()]
+    print("\n".join(report))
+    return 0
+
+
 # ------------------------------------------------------------------ selftest
 
 def selftest(args):
@@ -1066,7 +1152,8 @@ def selftest(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", nargs="?", default="run", choices=("run", "trace", "selftest"))
+    ap.add_argument("command", nargs="?", default="run",
+                    choices=("run", "trace", "trace-x86", "selftest"))
     ap.add_argument("--arch", action="append", choices=sorted(BACKENDS),
                     help="back end(s) to measure (default: all that exist)")
     ap.add_argument("--smoke", action="store_true",
@@ -1084,6 +1171,8 @@ def main():
     try:
         if args.command == "trace":
             return trace(args)
+        if args.command == "trace-x86":
+            return trace_x86(args)
         if args.command == "selftest":
             return selftest(args)
         out_dir = args.out or (os.path.join(args.build, "bench", "smoke") if args.smoke
