@@ -863,7 +863,7 @@ def write_chart(png, rows, workdir):
     ncol = len(backends) + 1
     gp = os.path.join(workdir, "exit-costs.gp")
     with open(gp, "w") as f:
-        f.write(f"""set terminal pngcairo size 1100,560 font "sans,10"
+        f.write(f"""set terminal pngcairo size 1100,560 font "sans,10" noenhanced
 set output "{png}"
 set title "Tessera exit costs (instructions: QEMU -icount shift=0, Bochs; timers: min)"
 set style data histograms
