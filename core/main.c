@@ -31,12 +31,14 @@ static void timers_check(uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
 
-	for (unsigned i = 0; i < nvms; i++) {
-		for (unsigned k = 0; k < vms[i].nvcpus; k++) {
-			struct vcpu *v = &vms[i].vcpus[k];
+	/* pointers, not vms[i]: vms is a pointer that the calls below would
+	 * make the compiler reload */
+	for (struct vm *vm = vms, *end = vms + nvms; vm < end; vm++) {
+		for (unsigned k = 0; k < vm->nvcpus; k++) {
+			struct vcpu *v = &vm->vcpus[k];
 
 			/* a paused VM's vCPUs stay halted until it resumes */
-			if (vms[i].state != VM_RUNNING)
+			if (vm->state != VM_RUNNING)
 				continue;
 			if (v->state == VCPU_RUNNABLE) {
 				if (v->wake_at <= now) {

@@ -6,7 +6,7 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 
-struct vm vms[CFG_MAX_VMS];
+struct vm *vms;
 unsigned nvms;
 uint64_t vm_share_window;
 
@@ -219,6 +219,13 @@ int vm_build_all(const struct cfg_system *cfg)
 	}
 	if (claim_fixed_memory(cfg))
 		return -1;
+	/* Only as many VM structures as the config has, from free RAM (not a
+	 * CFG_MAX_VMS array in .bss): palloc hands out zeroed pages. */
+	vms = (struct vm *)(uintptr_t)palloc_alloc(sizeof(struct vm) * cfg->nvms, 64);
+	if (!vms) {
+		pr_err("config %s: no RAM for %u VM structures", cfg->name, cfg->nvms);
+		return -1;
+	}
 	for (unsigned i = 0; i < cfg->nvms; i++) {
 		if (vm_build(&vms[i], i, &cfg->vms[i]))
 			return -1;

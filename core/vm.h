@@ -78,7 +78,8 @@ struct vm {
 	struct arch_vm arch;
 };
 
-extern struct vm vms[CFG_MAX_VMS];
+/* nvms of them, allocated from palloc by vm_build_all (NULL before) */
+extern struct vm *vms;
 extern unsigned nvms;
 /* Length in host ticks of the last CPU-share sampling window (0: none yet). */
 extern uint64_t vm_share_window;

@@ -72,7 +72,7 @@ void timers_note_block(uint64_t deadline)
 
 uint64_t palloc_alloc(uint64_t size, uint64_t align)
 {
-	void *p = aligned_alloc(align, size);
+	void *p = aligned_alloc(align, (size + align - 1) / align * align);
 
 	assert_non_null(p);
 	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));

@@ -25,7 +25,8 @@
 
 /* ------------------------------------------------------------ stubs */
 
-struct vm vms[CFG_MAX_VMS];
+static struct vm vm_store[CFG_MAX_VMS];
+struct vm *vms = vm_store;
 unsigned nvms;
 uint64_t vm_share_window;
 struct sched sched;
@@ -201,7 +202,7 @@ static int setup(void **state)
 {
 	(void)state;
 	shell_execute("poweroff");              /* the shell's own state: no hold */
-	memset(vms, 0, sizeof(vms));
+	memset(vm_store, 0, sizeof(vm_store));
 	nvms = 3;
 	for (unsigned i = 0; i < nvms; i++) {
 		struct vm *vm = &vms[i];
