@@ -244,22 +244,23 @@ bool x86_pc_irq_pending(struct vcpu *v)
 }
 
 /* Before entering v: inject its highest pending interrupt if it can take
- * one now, else ask for an exit when it can. */
-void x86_pc_inject(struct vcpu *v)
+ * one now, else ask for an exit when it can. false: nothing was pending
+ * (the chipset is quiet for v until its next event or a guest access). */
+bool x86_pc_inject(struct vcpu *v)
 {
 	const struct x86_vendor_ops *V = x86_plat.vendor;
 	int vec;
 
 	if (!v->vm->arch.pc.present)
-		return;
+		return false;
 	pc_update(v);
 	if (!pic_for(v) && lapic_pending_vector(&v->arch.lapic) < 0) {
 		V->want_irq_window(v, false);
-		return;
+		return false;
 	}
 	if (!V->interruptible(v)) {
 		V->want_irq_window(v, true);
-		return;
+		return true;
 	}
 	if (pic_for(v)) {
 		vec = i8259_ack(&v->vm->arch.pc.pic);
@@ -270,6 +271,7 @@ void x86_pc_inject(struct vcpu *v)
 	V->inject(v, (uint8_t)vec, X86_EVENT_EXT, false, 0);
 	V->want_irq_window(v, false);
 	v->stats.irqs_injected++;
+	return true;
 }
 
 int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)

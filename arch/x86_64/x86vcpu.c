@@ -762,17 +762,30 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		return;
 	}
 	fpu_load(v);
-	for (;;) {
-		uint64_t dev = x86_pc_next_event(v);
+	/* The chipset is brought up to date, interrupts injected and the host
+	 * timer set when something may have changed: on entry from the core,
+	 * after a host interrupt, a LAPIC access or an interrupt window, while
+	 * an interrupt waits, or once v's next chipset event is due. Exits that
+	 * touch none of it (CPUID, MSR reads, hypercalls, XSETBV) go straight
+	 * back into the guest. */
+	bool resync = true, busy = true;
+	uint64_t next_dev = 0;
 
-		x86_pc_inject(v);
-		x86_plat.entry_deadline = x86_program_timer(dev < x86_plat.want_deadline ?
-							    dev : x86_plat.want_deadline);
+	for (;;) {
+		if (resync || busy || rdtsc() >= next_dev) {
+			next_dev = x86_pc_next_event(v);
+			busy = x86_pc_inject(v);
+			x86_plat.entry_deadline = x86_program_timer(next_dev < x86_plat.want_deadline ?
+								    next_dev : x86_plat.want_deadline);
+			resync = false;
+		}
 		V->vcpu_run(v, &x);
 		switch (x.kind) {
 		case X86_EXIT_NONE:
+			resync = true;
 			continue;
 		case X86_EXIT_INTR:
+			resync = true;
 			x86_take_host_interrupts();
 			x86_stack_check();
 			if (x86_poll_console()) {
@@ -790,6 +803,7 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		case X86_EXIT_MSR_READ:
 		case X86_EXIT_MSR_WRITE:
 			emulate_msr(v, x.kind == X86_EXIT_MSR_WRITE);
+			resync |= x.kind == X86_EXIT_MSR_WRITE;
 			continue;
 		case X86_EXIT_XSETBV:
 			if (emulate_xsetbv(v))
@@ -812,8 +826,10 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 				e->reason = EXIT_VCPU_STOP;
 				return;
 			}
-			if (arch_vcpu_irq_pending(v))
+			if (arch_vcpu_irq_pending(v)) {
+				resync = true;
 				continue;
+			}
 			e->reason = EXIT_HALT;
 			e->halt.deadline = x86_pc_next_event(v);
 			return;
@@ -827,12 +843,14 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		case X86_EXIT_NPF:
 			if (mmio_exit(v, &x, e))
 				return;
+			resync = true;          /* the local APIC's page */
 			continue;
 		case X86_EXIT_SHUTDOWN:
 			fault(e, v, 0, "triple fault (shutdown)");
 			return;
 		case X86_EXIT_IRQ_WINDOW:
 			V->want_irq_window(v, false);
+			resync = true;
 			continue;
 		case X86_EXIT_UNHANDLED:
 		default:
