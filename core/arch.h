@@ -26,6 +26,9 @@ enum exit_reason {
 	EXIT_SHUTDOWN,          /* the guest asked to power its VM off */
 	EXIT_REBOOT,            /* the guest asked to reset its VM */
 	EXIT_FAULT,             /* the guest did something fatal for its VM */
+	EXIT_RESCHED,           /* the back end finished an exit itself (a device
+				 * access through vm_mmio), but the core has work:
+				 * a vCPU woke, the console changed, a VM stopped */
 	EXIT_NR
 };
 

@@ -7,6 +7,7 @@
 #include "arch/riscv64/insn.h"
 #include "core/log.h"
 #include "core/palloc.h"
+#include "core/sched.h"
 #include "lib/fdt.h"
 #include "lib/string.h"
 
@@ -375,13 +376,35 @@ static bool virtual_insn(struct vcpu *v, struct vm_exit *e)
 	return false;
 }
 
-static void mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
+/* A load's result into its destination register, sized and extended. */
+static inline void mmio_load_result(struct arch_vcpu *a, uint64_t val)
+{
+	unsigned bits = 8U * a->mmio_size;
+
+	if (!a->mmio_rd)
+		return;
+	if (bits < 64) {
+		val &= (1ULL << bits) - 1;
+		if (a->mmio_sext && (val >> (bits - 1)) & 1)
+			val |= ~0ULL << bits;
+	}
+	a->gpr[a->mmio_rd] = val;
+}
+
+/*
+ * A guest page fault outside RAM: decode the access and do it on the VM's
+ * bus here (vm_mmio), without a round trip through the core's loop.
+ * true: the core must see *e (a fault, or a device asked for the core).
+ */
+static bool mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
 {
 	struct arch_vcpu *a = &v->arch;
 	uint64_t gpa = csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3);
 	uint32_t insn = (uint32_t)csr_read(CSR_HTINST);
 	struct rv_mem_insn m;
+	uint64_t val = 0;
 	unsigned len;
+	int r;
 
 	if (insn & 1) {
 		/* A transformed instruction: bit 1 clear means a 16-bit original. */
@@ -389,50 +412,53 @@ static void mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
 		insn |= 2;
 	} else if (fetch_insn(v, &insn)) {
 		fault(e, v, gpa, "access outside its memory (instruction unreadable)");
-		return;
+		return true;
 	} else {
 		len = rv_insn_len(insn);
 	}
 	if (rv_decode_mem(insn, &m) || m.store != store) {
 		fault(e, v, gpa, "access outside its memory by an instruction MMIO cannot emulate");
-		return;
+		return true;
 	}
 	if (gpa & (m.size - 1U)) {
 		fault(e, v, gpa, "misaligned access outside its memory");
-		return;
+		return true;
 	}
-	a->mmio_rd = m.reg;
-	a->mmio_len = (uint8_t)len;
-	a->mmio_size = m.size;
-	a->mmio_sext = m.sext;
-	e->reason = EXIT_MMIO;
-	e->mmio.gpa = gpa;
-	e->mmio.size = m.size;
-	e->mmio.write = m.store;
-	e->mmio.pio = false;
-	e->mmio.value = 0;
+	v->stats.exits[EXIT_MMIO]++;
 	if (m.store && m.reg) {
-		uint64_t val = a->gpr[m.reg];
-
-		e->mmio.value = m.size == 8 ? val : val & ((1ULL << (8 * m.size)) - 1);
+		val = a->gpr[m.reg];
+		if (m.size != 8)
+			val &= (1ULL << (8 * m.size)) - 1;
 	}
+	r = vm_mmio(v, gpa, m.size, m.store, &val);
+	if (unlikely(r)) {
+		vm_mmio_fault(v, gpa, m.size, m.store, r);
+		e->reason = EXIT_RESCHED;
+		return true;
+	}
+	a->mmio_len = (uint8_t)len;
+	if (!m.store) {
+		a->mmio_rd = m.reg;
+		a->mmio_size = m.size;
+		a->mmio_sext = m.sext;
+		mmio_load_result(a, val);
+	}
+	a->gpr[0] += len;
+	/* A device woke a vCPU or the console has news: let the core look. */
+	if (unlikely(sched.need_resched || console_changed)) {
+		e->reason = EXIT_RESCHED;
+		return true;
+	}
+	return false;
 }
 
+/* Only for exits the core finished; the RISC-V back end does its own MMIO. */
 void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
 {
 	struct arch_vcpu *a = &v->arch;
 
-	if (!e->mmio.write && a->mmio_rd) {
-		uint64_t val = e->mmio.value;
-		unsigned bits = 8U * a->mmio_size;
-
-		if (bits < 64) {
-			val &= (1ULL << bits) - 1;
-			if (a->mmio_sext && (val >> (bits - 1)) & 1)
-				val |= ~0ULL << bits;
-		}
-		a->gpr[a->mmio_rd] = val;
-	}
+	if (!e->mmio.write)
+		mmio_load_result(a, e->mmio.value);
 	a->gpr[0] += a->mmio_len;
 }
 
@@ -484,9 +510,14 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			if ((cause & ~CAUSE_IRQ_FLAG) == IRQ_S_EXT) {
 				rv_host_irq();
 				e->reason = EXIT_HOST_IRQ;
-			} else {
-				e->reason = EXIT_TICK;
+				return;
 			}
+			/* Before the core's deadline, the host timer fired for
+			 * this vCPU's own virtual timer: the loop's top raises
+			 * VSTIP and re-arms the host timer for the core. */
+			if (rv_now() < want_deadline)
+				continue;
+			e->reason = EXIT_TICK;
 			return;
 		}
 		switch (cause) {
@@ -500,8 +531,9 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			continue;
 		case EXC_LOAD_GUEST_PF:
 		case EXC_STORE_GUEST_PF:
-			mmio_exit(v, e, cause == EXC_STORE_GUEST_PF);
-			return;
+			if (mmio_exit(v, e, cause == EXC_STORE_GUEST_PF))
+				return;
+			continue;
 		default:
 			fault(e, v, cause == EXC_INST_GUEST_PF ?
 				    (csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3)) : 0,

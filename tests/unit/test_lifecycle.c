@@ -147,6 +147,12 @@ void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
 	(void)v, (void)e;
 }
 
+bool arch_gpa_in_mmio_hole(struct vm *vm, uint64_t gpa)
+{
+	(void)vm, (void)gpa;
+	return false;
+}
+
 void arch_poweroff(bool failure)
 {
 	fail_msg("poweroff(%d)", failure);
