@@ -25,6 +25,7 @@ struct arch_vcpu {
 	uint64_t fcsr;
 	bool fp_dirty;          /* hart's F registers are newer than fpr[] */
 	bool suspended;         /* SBI HSM suspend in progress */
+	bool light_exit;        /* the light path filled the exit for the core */
 	/* the load an MMIO exit is waiting for */
 	uint8_t mmio_rd, mmio_len, mmio_size;
 	bool mmio_sext;

@@ -294,19 +294,10 @@ static void inject_exception(struct vcpu *v, unsigned long cause, unsigned long 
 /* The instruction at the guest pc, fetched as the guest would. */
 static int fetch_insn(struct vcpu *v, uint32_t *insn)
 {
-	unsigned long err = 0;
-	uint64_t pc = v->arch.gpr[0];
-	uint32_t lo = rv_fetch_guest_half(pc, &err), hi = 0;
+	unsigned long err;
 
-	if (err)
-		return -1;
-	if ((lo & 3) == 3) {
-		hi = rv_fetch_guest_half(pc + 2, &err);
-		if (err)
-			return -1;
-	}
-	*insn = lo | hi << 16;
-	return 0;
+	*insn = rv_fetch_guest_insn(v->arch.gpr[0], &err);
+	return err ? -1 : 0;
 }
 
 void rv_vcpu_resume_at(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
@@ -335,17 +326,20 @@ bool rv_vcpu_halt(struct vcpu *v, struct vm_exit *e)
  * numbers) read as 0, as on a hart whose event counters count nothing, so a
  * guest probing them is not killed. Returns false for anything else.
  */
+static inline bool csr_counter_read(uint32_t insn)
+{
+	/* SYSTEM opcode, rs1 = x0 and funct3 bit 1 set: csrrs/csrrc/csrrsi/
+	 * csrrci that write nothing (a counter is read-only: only these are
+	 * legal), of hpmcounter3..31 */
+	return (insn & 0xF807FU) == 0x73U && (insn & 0x2000U) &&
+	       (insn >> 20) - 0xC03U <= 0xC1FU - 0xC03U;
+}
+
 static bool emulate_csr(struct vcpu *v, uint32_t insn)
 {
-	unsigned csr = insn >> 20, f3 = (insn >> 12) & 7, rd = (insn >> 7) & 0x1F;
-	unsigned rs1 = (insn >> 15) & 0x1F;
+	unsigned rd = (insn >> 7) & 0x1F;
 
-	if ((insn & 0x7F) != 0x73 || f3 == 0 || f3 == 4)
-		return false;
-	if (csr < 0xC03 || csr > 0xC1F)
-		return false;
-	/* a counter is read-only: only csrr (csrrs/csrrc with rs1 = x0) is legal */
-	if (!((f3 == 2 || f3 == 3 || f3 == 6 || f3 == 7) && rs1 == 0))
+	if (!csr_counter_read(insn))
 		return false;
 	if (rd)
 		v->arch.gpr[rd] = 0;
@@ -475,34 +469,105 @@ static const char *const exc_names[24] = {
 	[EXC_INST_GUEST_PF] = "instruction fetch outside its memory",
 };
 
+/*
+ * Before every entry: VSTIP from the virtual timer, and the host timer for
+ * the earlier of the core's deadline and the guest's. Once the virtual
+ * timer fired, it stays asserted in hvip until the guest sets a new
+ * deadline; only a future deadline needs the host timer.
+ */
+static inline void entry_prep(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	if (rv_vcpu_timer_pending(v)) {
+		a->hvip |= MIP_VSTIP;
+		program_timer(want_deadline);
+	} else {
+		uint64_t d = timer_host_deadline(v);
+
+		a->hvip &= ~MIP_VSTIP;
+		program_timer(d < want_deadline ? d : want_deadline);
+	}
+	csr_write(CSR_HVIP, a->hvip);
+}
+
+struct vm_exit *rv_light_exit_e;         /* the exit arch_vcpu_run returns */
+
+/* Guest registers the light path leaves live in the hart: s0-s11. */
+#define LIGHT_LIVE_REGS (1U << 8 | 1U << 9 | 0x3FFU << 18)
+
+/*
+ * The light path (switch.S): an SBI call (rv_light_ecall, sbi.c) or a
+ * virtual-instruction trap (rv_light_vinsn), with only the registers C may
+ * clobber saved and the guest's s0-s11 still in the hart. 0: the trap is
+ * finished, sret back into the guest at gpr[0] with hstatus/sstatus from
+ * the context. Else take the full way back into arch_vcpu_run: with
+ * light_exit set the exit for the core is in *rv_light_exit_e; without it
+ * nothing was done and the loop handles the trap as usual.
+ * rv_light_done is their common end: out = the core must see the exit;
+ * cmp and hvip as they were at the trap.
+ */
+unsigned long rv_light_done(struct vcpu *v, bool out, uint64_t cmp, uint64_t hvip)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	if (out) {
+		csr_write(CSR_HVIP, a->hvip);
+		a->light_exit = true;
+		return 1;
+	}
+	if (a->vstimecmp != cmp)
+		entry_prep(v);
+	else if (a->hvip != hvip)
+		csr_write(CSR_HVIP, a->hvip);
+	return 0;
+}
+
+unsigned long rv_light_vinsn(struct vcpu *v);
+unsigned long rv_light_vinsn(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+	uint32_t insn;
+	unsigned rd;
+
+	if (fetch_insn(v, &insn) || insn == INSN_WFI)
+		return 1;
+	if (csr_counter_read(insn)) {
+		rd = (insn >> 7) & 0x1F;
+		if (LIGHT_LIVE_REGS >> rd & 1)
+			return 1;
+		if (rd)
+			a->gpr[rd] = 0;
+		a->gpr[0] += 4;
+		v->stats.csr_emulated++;
+		return 0;       /* neither the timer nor hvip changed */
+	}
+	inject_exception(v, EXC_ILLEGAL_INST, insn);
+	return 0;
+}
+
 void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct arch_vcpu *a = &v->arch;
 
 	if (unlikely(loaded != v))
 		vcpu_load(v);
+	rv_light_exit_e = e;
 	a->suspended = false;
 	for (;;) {
 		unsigned long cause;
 
-		/* Once the virtual timer fired, it stays asserted in hvip until
-		 * the guest sets a new deadline; only a future deadline needs
-		 * the host timer. */
-		if (rv_vcpu_timer_pending(v)) {
-			a->hvip |= MIP_VSTIP;
-			program_timer(want_deadline);
-		} else {
-			uint64_t d = timer_host_deadline(v);
-
-			a->hvip &= ~MIP_VSTIP;
-			program_timer(d < want_deadline ? d : want_deadline);
-		}
-		csr_write(CSR_HVIP, a->hvip);
+		entry_prep(v);
 		rv_vcpu_enter(a);
 		a->hvip = csr_read(CSR_HVIP);
 		if ((a->sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
 			a->fp_dirty = true;
 			a->sstatus = (a->sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+		}
+		if (a->light_exit) {
+			/* rv_light_exit finished the trap and filled *e */
+			a->light_exit = false;
+			return;
 		}
 		cause = csr_read(CSR_SCAUSE);
 		if (cause & CAUSE_IRQ_FLAG) {
