@@ -134,6 +134,11 @@ static void vcpu_put(struct vcpu *v)
 	a->vsatp = csr_read(CSR_VSATP);
 }
 
+static inline bool fp_initial(const struct vcpu *v)
+{
+	return (v->arch.sstatus & SSTATUS_FS) == SSTATUS_FS_INITIAL;
+}
+
 static void vcpu_load(struct vcpu *v)
 {
 	struct arch_vcpu *a = &v->arch;
@@ -165,7 +170,13 @@ static void vcpu_load(struct vcpu *v)
 			rv_fp_save(fp_owner->arch.fpr);
 			fp_owner->arch.fp_dirty = false;
 		}
-		rv_fp_restore(a->fpr);
+		/* sstatus.FS still Initial: the vCPU never wrote an F register
+		 * since its reset, so its fpr[] and fcsr are the reset zeros.
+		 * If the owner's are too, the hart holds exactly those zeros
+		 * (loaded for the owner, untouched since) and nothing of
+		 * another VM can show through: no restore needed. */
+		if (!fp_owner || !fp_initial(fp_owner) || !fp_initial(v))
+			rv_fp_restore(a->fpr);
 		fp_owner = v;
 	}
 	loaded = v;
@@ -240,11 +251,6 @@ void arch_set_deadline(uint64_t deadline)
 {
 	want_deadline = deadline;
 	program_timer(deadline);
-}
-
-uint64_t arch_now(void)
-{
-	return rv_now();
 }
 
 uint64_t arch_ticks_per_sec(void)
