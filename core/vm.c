@@ -456,15 +456,12 @@ static void vcpu_stop_self(struct vcpu *v)
 	vm_event(vm, vm->cfg->on_shutdown, "all vCPUs stopped");
 }
 
-/* The bus access of an MMIO or port exit: 0 when the guest goes on. */
-static int mmio_access(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
-		       uint64_t *val)
+/* An access the bus did not complete (r): 0 when the guest goes on. */
+static int mmio_unclaimed(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
+			  uint64_t *val, int r)
 {
 	struct vm *vm = v->vm;
-	int r = bus_access(pio ? &vm->iobus : &vm->bus, gpa, size, write, val);
 
-	if (likely(r == 0))
-		return 0;
 	if (r == BUS_NO_DEVICE && (pio || arch_gpa_in_mmio_hole(vm, gpa))) {
 		/* a port (or device window) nothing answers: all ones, writes
 		 * dropped (counted; the first few reported, to show what a
@@ -495,9 +492,20 @@ static void mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, 
 	vm_event(vm, vm->cfg->on_fault, what);
 }
 
+/* The bus access of an MMIO or port exit: 0 when the guest goes on. */
+static int mmio_access(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
+		       uint64_t *val)
+{
+	int r = bus_access(pio ? &v->vm->iobus : &v->vm->bus, gpa, size, write, val);
+
+	return likely(r == 0) ? 0 : mmio_unclaimed(v, gpa, size, write, pio, val, r);
+}
+
 int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val)
 {
-	return mmio_access(v, gpa, size, write, false, val);
+	int r = bus_access(&v->vm->bus, gpa, size, write, val);
+
+	return likely(r == 0) ? 0 : mmio_unclaimed(v, gpa, size, write, false, val, r);
 }
 
 void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r)

@@ -28,7 +28,9 @@ struct arch_vcpu {
 	bool light_exit;        /* the light path filled the exit for the core */
 	/* the load an MMIO exit is waiting for */
 	uint8_t mmio_rd, mmio_len, mmio_size;
-	bool mmio_sext;
+	bool mmio_sext, mmio_write;
+	int mmio_err;           /* a bus error still to report (BUS_*), or 0 */
+	uint64_t mmio_gpa;      /* its address */
 };
 
 /* Host time: one instruction, inlined into the core's loop. */

@@ -71,10 +71,15 @@ rv_trap_entry:
 	sd	t0, VCPU_SSTATUS(a0)
 	/* SBI calls and virtual-instruction traps: the light path. */
 	csrr	t0, CSR_SCAUSE
+	bltz	t0, full                /* interrupts */
 	addi	t1, t0, -EXC_ECALL_VS
 	beqz	t1, light_ecall
 	addi	t1, t0, -EXC_VIRTUAL_INST
 	beqz	t1, light_vinsn
+	addi	t1, t0, -EXC_LOAD_GUEST_PF
+	beqz	t1, light_mmio
+	addi	t1, t0, -EXC_STORE_GUEST_PF
+	beqz	t1, light_mmio
 full:
 	/* The guest's s0-s11 are still in place (C preserved them). */
 	.irp n, 8,9,18,19,20,21,22,23,24,25,26,27
@@ -99,7 +104,7 @@ full:
 	ret
 
 	/*
-	 * The light path: rv_light_ecall/rv_light_vinsn(ctx) (in t2) runs
+	 * The light path: rv_light_ecall/_vinsn/_mmio(ctx) (in t2) runs
 	 * on the host stack below
 	 * rv_vcpu_enter's frame, with the guest's s0-s11 live in their
 	 * registers (C preserves them; a handler that must write one
@@ -108,6 +113,9 @@ full:
 	 */
 light_ecall:
 	la	t2, rv_light_ecall
+	j	light
+light_mmio:
+	la	t2, rv_light_mmio
 	j	light
 light_vinsn:
 	la	t2, rv_light_vinsn

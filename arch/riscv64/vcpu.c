@@ -18,6 +18,8 @@ _Static_assert(offsetof(struct arch_vcpu, hstatus) == VCPU_HSTATUS, "VCPU_HSTATU
 _Static_assert(offsetof(struct arch_vcpu, sstatus) == VCPU_SSTATUS, "VCPU_SSTATUS");
 
 #define INSN_WFI 0x10500073U
+/* Guest registers the light exit path leaves live in the hart: s0-s11. */
+#define LIGHT_LIVE_REGS (1U << 8 | 1U << 9 | 0x3FFU << 18)
 
 static struct vcpu *loaded;     /* whose VS CSRs are in the hart */
 static struct vm *loaded_vm;    /* whose hgatp and htimedelta are in the hart */
@@ -391,12 +393,18 @@ static inline void mmio_load_result(struct arch_vcpu *a, uint64_t val)
 	a->gpr[a->mmio_rd] = val;
 }
 
+enum { MMIO_DONE, MMIO_EXIT, MMIO_DECLINE };
+
 /*
  * A guest page fault outside RAM: decode the access and do it on the VM's
  * bus here (vm_mmio), without a round trip through the core's loop.
- * true: the core must see *e (a fault, or a device asked for the core).
+ * MMIO_EXIT: the core must see *e (a fault, or a device asked for the
+ * core). light (rv_light_mmio): the guest's s0-s11 are not in gpr[], and
+ * anything but a plain access is MMIO_DECLINE (nothing done: the full
+ * path handles the trap); a bus error is left in a->mmio_err for
+ * arch_vcpu_run to report once every register is saved.
  */
-static bool mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
+static int mmio_exit(struct vcpu *v, struct vm_exit *e, bool store, bool light)
 {
 	struct arch_vcpu *a = &v->arch;
 	uint64_t gpa = csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3);
@@ -411,18 +419,24 @@ static bool mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
 		len = (insn & 2) ? 4 : 2;
 		insn |= 2;
 	} else if (fetch_insn(v, &insn)) {
+		if (light)
+			return MMIO_DECLINE;
 		fault(e, v, gpa, "access outside its memory (instruction unreadable)");
-		return true;
+		return MMIO_EXIT;
 	} else {
 		len = rv_insn_len(insn);
 	}
 	if (rv_decode_mem(insn, &m) || m.store != store) {
+		if (light)
+			return MMIO_DECLINE;
 		fault(e, v, gpa, "access outside its memory by an instruction MMIO cannot emulate");
-		return true;
+		return MMIO_EXIT;
 	}
-	if (gpa & (m.size - 1U)) {
+	if ((gpa & (m.size - 1U)) || (light && (LIGHT_LIVE_REGS >> m.reg & 1))) {
+		if (light)
+			return MMIO_DECLINE;
 		fault(e, v, gpa, "misaligned access outside its memory");
-		return true;
+		return MMIO_EXIT;
 	}
 	v->stats.exits[EXIT_MMIO]++;
 	if (m.store && m.reg) {
@@ -430,16 +444,18 @@ static bool mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
 		if (m.size != 8)
 			val &= (1ULL << (8 * m.size)) - 1;
 	}
+	a->mmio_len = (uint8_t)len;
+	a->mmio_size = m.size;
 	r = vm_mmio(v, gpa, m.size, m.store, &val);
 	if (unlikely(r)) {
-		vm_mmio_fault(v, gpa, m.size, m.store, r);
+		a->mmio_err = r;
+		a->mmio_gpa = gpa;
+		a->mmio_write = m.store;
 		e->reason = EXIT_RESCHED;
-		return true;
+		return MMIO_EXIT;
 	}
-	a->mmio_len = (uint8_t)len;
 	if (!m.store) {
 		a->mmio_rd = m.reg;
-		a->mmio_size = m.size;
 		a->mmio_sext = m.sext;
 		mmio_load_result(a, val);
 	}
@@ -447,9 +463,20 @@ static bool mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
 	/* A device woke a vCPU or the console has news: let the core look. */
 	if (unlikely(sched.need_resched || console_changed)) {
 		e->reason = EXIT_RESCHED;
-		return true;
+		return MMIO_EXIT;
 	}
-	return false;
+	return MMIO_DONE;
+}
+
+/* A bus error of mmio_exit, reported with every guest register saved (the
+ * fault policy may restart the VM and reset this very vCPU). */
+static void mmio_report_error(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+	int r = a->mmio_err;
+
+	a->mmio_err = 0;
+	vm_mmio_fault(v, a->mmio_gpa, a->mmio_size, a->mmio_write, r);
 }
 
 /* Only for exits the core finished; the RISC-V back end does its own MMIO. */
@@ -499,8 +526,6 @@ static inline void entry_prep(struct vcpu *v)
 
 struct vm_exit *rv_light_exit_e;         /* the exit arch_vcpu_run returns */
 
-/* Guest registers the light path leaves live in the hart: s0-s11. */
-#define LIGHT_LIVE_REGS (1U << 8 | 1U << 9 | 0x3FFU << 18)
 
 /*
  * The light path (switch.S): an SBI call (rv_light_ecall, sbi.c) or a
@@ -552,6 +577,20 @@ unsigned long rv_light_vinsn(struct vcpu *v)
 	return 0;
 }
 
+unsigned long rv_light_mmio(struct vcpu *v);
+unsigned long rv_light_mmio(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+	uint64_t hvip = csr_read(CSR_HVIP);
+	int r;
+
+	a->hvip = hvip;         /* a device may raise this vCPU's VSEIP */
+	r = mmio_exit(v, rv_light_exit_e, csr_read(CSR_SCAUSE) == EXC_STORE_GUEST_PF, true);
+	if (r == MMIO_DECLINE)
+		return 1;
+	return rv_light_done(v, r == MMIO_EXIT, a->vstimecmp, hvip);
+}
+
 void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct arch_vcpu *a = &v->arch;
@@ -571,8 +610,10 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			a->sstatus = (a->sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
 		}
 		if (a->light_exit) {
-			/* rv_light_exit finished the trap and filled *e */
+			/* the light path finished the trap and filled *e */
 			a->light_exit = false;
+			if (unlikely(a->mmio_err))
+				mmio_report_error(v);
 			return;
 		}
 		cause = csr_read(CSR_SCAUSE);
@@ -602,9 +643,11 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			continue;
 		case EXC_LOAD_GUEST_PF:
 		case EXC_STORE_GUEST_PF:
-			if (mmio_exit(v, e, cause == EXC_STORE_GUEST_PF))
-				return;
-			continue;
+			if (mmio_exit(v, e, cause == EXC_STORE_GUEST_PF, false) == MMIO_DONE)
+				continue;
+			if (unlikely(a->mmio_err))
+				mmio_report_error(v);
+			return;
 		default:
 			fault(e, v, cause == EXC_INST_GUEST_PF ?
 				    (csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3)) : 0,
