@@ -10,6 +10,7 @@
 
 #ifndef __ASSEMBLER__
 #include "lib/types.h"
+#include "arch/riscv64/insn.h"
 
 struct arch_vcpu {
 	uint64_t gpr[32];       /* x1..x31; slot 0 is the guest pc */
@@ -31,6 +32,10 @@ struct arch_vcpu {
 	bool mmio_sext, mmio_write;
 	int mmio_err;           /* a bus error still to report (BUS_*), or 0 */
 	uint64_t mmio_gpa;      /* its address */
+	/* decode cache, [0] loads, [1] stores: the last MMIO instruction
+	 * and its decode (len 0: none) */
+	uint32_t mmio_dc_insn[2];
+	struct rv_mem_insn mmio_dc[2];
 };
 
 /* Host time: one instruction, inlined into the core's loop. */

@@ -426,7 +426,17 @@ static int mmio_exit(struct vcpu *v, struct vm_exit *e, bool store, bool light)
 	} else {
 		len = rv_insn_len(insn);
 	}
-	if (rv_decode_mem(insn, &m) || m.store != store) {
+	/* A guest polls a device with the same few instructions: the last
+	 * load and the last store decoded are kept per vCPU (len 0: none). */
+	if (a->mmio_dc[store].len && a->mmio_dc_insn[store] == insn) {
+		m = a->mmio_dc[store];
+	} else if (rv_decode_mem(insn, &m) == 0) {
+		a->mmio_dc[store] = m;
+		a->mmio_dc_insn[store] = insn;
+	} else {
+		m.len = 0;
+	}
+	if (!m.len || m.store != store) {
 		if (light)
 			return MMIO_DECLINE;
 		fault(e, v, gpa, "access outside its memory by an instruction MMIO cannot emulate");
