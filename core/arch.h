@@ -10,6 +10,7 @@
 #define TESSERA_CORE_ARCH_H
 
 #include "lib/types.h"
+#include "core/arch_types.h"
 #include "devices/device.h"
 
 struct vm;
@@ -26,6 +27,9 @@ enum exit_reason {
 	EXIT_SHUTDOWN,          /* the guest asked to power its VM off */
 	EXIT_REBOOT,            /* the guest asked to reset its VM */
 	EXIT_FAULT,             /* the guest did something fatal for its VM */
+	EXIT_RESCHED,           /* the back end finished an exit itself (a device
+				 * access through vm_mmio), but the core has work:
+				 * a vCPU woke, the console changed, a VM stopped */
 	EXIT_NR
 };
 
@@ -85,7 +89,9 @@ void arch_vm_reset(struct vm *vm);
 bool arch_gpa_in_mmio_hole(struct vm *vm, uint64_t gpa);
 
 /* Host time in ticks, and its frequency. */
+#ifndef ARCH_NOW_INLINE         /* else a static inline of the back end */
 uint64_t arch_now(void);
+#endif
 uint64_t arch_ticks_per_sec(void);
 /* Program the host timer for the next time the core needs control. */
 void arch_set_deadline(uint64_t deadline);

@@ -9,22 +9,34 @@ int bus_add(struct bus *b, uint64_t base, uint64_t size,
 	return 0;
 }
 
+static int dev_access(struct bus_dev *d, uint64_t off, unsigned size, bool write, uint64_t *val)
+{
+	if (size > d->size - off)
+		return BUS_REFUSED;
+	if (write) {
+		d->writes++;
+		return d->ops->write(d->dev, off, size, *val) ? BUS_REFUSED : 0;
+	}
+	d->reads++;
+	return d->ops->read(d->dev, off, size, val) ? BUS_REFUSED : 0;
+}
+
 int bus_access(struct bus *b, uint64_t addr, unsigned size, bool write, uint64_t *val)
 {
-	for (unsigned i = 0; i < b->ndevs; i++) {
-		struct bus_dev *d = &b->devs[i];
-		uint64_t off = addr - d->base;
+	struct bus_dev *d;
 
-		if (addr < d->base || off >= d->size)
+	/* Guests poll one device at a time: try the last one hit first. */
+	if (likely(b->last < b->ndevs)) {
+		d = &b->devs[b->last];
+		if (addr >= d->base && addr - d->base < d->size)
+			return dev_access(d, addr - d->base, size, write, val);
+	}
+	for (unsigned i = 0; i < b->ndevs; i++) {
+		d = &b->devs[i];
+		if (addr < d->base || addr - d->base >= d->size)
 			continue;
-		if (size > d->size - off)
-			return BUS_REFUSED;
-		if (write) {
-			d->writes++;
-			return d->ops->write(d->dev, off, size, *val) ? BUS_REFUSED : 0;
-		}
-		d->reads++;
-		return d->ops->read(d->dev, off, size, val) ? BUS_REFUSED : 0;
+		b->last = i;
+		return dev_access(d, addr - d->base, size, write, val);
 	}
 	b->unclaimed++;
 	return BUS_NO_DEVICE;

@@ -18,6 +18,7 @@ struct bus_dev {
 struct bus {
 	struct bus_dev devs[BUS_MAX_DEVICES];
 	unsigned ndevs;
+	unsigned last;                  /* the device the last access hit: tried first */
 	uint64_t unclaimed;             /* accesses that hit no device */
 };
 

@@ -164,6 +164,9 @@ void core_main(void)
 		/* time in the guest, for stats and the CPU share: one timer read */
 		v->stats.run_ticks += arch_now() - now;
 		v->stats.exits[e.reason]++;
-		vm_handle_exit(v, &e);
+		/* a tick, console input or a back end's finished exit: the
+		 * loop's top does all there is to do */
+		if (e.reason != EXIT_TICK && e.reason != EXIT_HOST_IRQ && e.reason != EXIT_RESCHED)
+			vm_handle_exit(v, &e);
 	}
 }

@@ -51,6 +51,7 @@ static const char *const exit_name[] = {
 	[EXIT_SHUTDOWN] = "shutdown",
 	[EXIT_REBOOT] = "reboot",
 	[EXIT_FAULT] = "fault",
+	[EXIT_RESCHED] = "resched",
 };
 _Static_assert(ARRAY_SIZE(exit_name) == EXIT_NR, "a name for every exit reason");
 

@@ -476,6 +476,62 @@ static void vcpu_stop_self(struct vcpu *v)
 	vm_event(vm, vm->cfg->on_shutdown, "all vCPUs stopped");
 }
 
+/* An access the bus did not complete (r): 0 when the guest goes on. */
+static int mmio_unclaimed(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
+			  uint64_t *val, int r)
+{
+	struct vm *vm = v->vm;
+
+	if (r == BUS_NO_DEVICE && (pio || arch_gpa_in_mmio_hole(vm, gpa))) {
+		/* a port (or device window) nothing answers: all ones, writes
+		 * dropped (counted; each reported once, to show what a guest
+		 * probes) */
+		if (vm_note_once(vm, (pio ? 1ULL << 62 : 2ULL << 62) | (uint64_t)write << 61 | gpa)) {
+			pr_info("vm %s: %u-byte %s %s 0x%llx: no device (%s)", vm->cfg->name,
+				size, write ? "write to" : "read of",
+				pio ? "port" : "guest-physical", (unsigned long long)gpa,
+				write ? "ignored" : "all ones");
+		}
+		*val = ~0ULL;
+		return 0;
+	}
+	return r;
+}
+
+static void mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r)
+{
+	struct vm *vm = v->vm;
+	char what[160];
+
+	snprintf(what, sizeof(what), "fault: %u-byte %s %s guest-physical 0x%llx, pc 0x%llx",
+		 size, write ? "store" : "load",
+		 r == BUS_NO_DEVICE ? "outside its memory and devices at" :
+				      "that its device refuses at",
+		 (unsigned long long)gpa, (unsigned long long)arch_vcpu_pc(v));
+	vm_event(vm, vm->cfg->on_fault, what);
+}
+
+/* The bus access of an MMIO or port exit: 0 when the guest goes on. */
+static int mmio_access(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
+		       uint64_t *val)
+{
+	int r = bus_access(pio ? &v->vm->iobus : &v->vm->bus, gpa, size, write, val);
+
+	return likely(r == 0) ? 0 : mmio_unclaimed(v, gpa, size, write, pio, val, r);
+}
+
+int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+	int r = bus_access(&v->vm->bus, gpa, size, write, val);
+
+	return likely(r == 0) ? 0 : mmio_unclaimed(v, gpa, size, write, false, val, r);
+}
+
+void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r)
+{
+	mmio_fault(v, gpa, size, write, r);
+}
+
 void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
@@ -486,36 +542,13 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 	case EXIT_HOST_IRQ:
 		return;
 	case EXIT_MMIO: {
-		int r = bus_access(e->mmio.pio ? &vm->iobus : &vm->bus, e->mmio.gpa, e->mmio.size,
-				   e->mmio.write, &e->mmio.value);
+		int r = mmio_access(v, e->mmio.gpa, e->mmio.size, e->mmio.write, e->mmio.pio,
+				    &e->mmio.value);
 
-		if (likely(r == 0)) {
+		if (likely(r == 0))
 			arch_vcpu_complete_mmio(v, e);
-			return;
-		}
-		if (r == BUS_NO_DEVICE &&
-		    (e->mmio.pio || arch_gpa_in_mmio_hole(vm, e->mmio.gpa))) {
-			/* a port (or device window) nothing answers: all ones,
-			 * writes dropped (counted; the first few reported, to
-			 * show what a guest probes) */
-			if (vm_note_once(vm, (e->mmio.pio ? 1ULL << 62 : 2ULL << 62) |
-					     (uint64_t)e->mmio.write << 61 | e->mmio.gpa)) {
-				pr_info("vm %s: %u-byte %s %s 0x%llx: no device (%s)", vm->cfg->name,
-					e->mmio.size, e->mmio.write ? "write to" : "read of",
-					e->mmio.pio ? "port" : "guest-physical",
-					(unsigned long long)e->mmio.gpa,
-					e->mmio.write ? "ignored" : "all ones");
-			}
-			e->mmio.value = ~0ULL;
-			arch_vcpu_complete_mmio(v, e);
-			return;
-		}
-		snprintf(what, sizeof(what), "fault: %u-byte %s %s guest-physical 0x%llx, pc 0x%llx",
-			 e->mmio.size, e->mmio.write ? "store" : "load",
-			 r == BUS_NO_DEVICE ? "outside its memory and devices at" :
-					      "that its device refuses at",
-			 (unsigned long long)e->mmio.gpa, (unsigned long long)arch_vcpu_pc(v));
-		vm_event(vm, vm->cfg->on_fault, what);
+		else
+			mmio_fault(v, e->mmio.gpa, e->mmio.size, e->mmio.write, r);
 		return;
 	}
 	case EXIT_HALT:
@@ -538,6 +571,8 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e)
 			 e->fault.what, (unsigned long long)e->fault.gpa,
 			 (unsigned long long)e->fault.pc);
 		vm_event(vm, vm->cfg->on_fault, what);
+		return;
+	case EXIT_RESCHED:
 		return;
 	case EXIT_NR:
 		break;

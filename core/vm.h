@@ -107,6 +107,12 @@ void vm_sample_shares(uint64_t now);
 void vm_event(struct vm *vm, enum cfg_policy policy, const char *what);
 const char *vm_policy_name(enum cfg_policy policy);
 void vm_handle_exit(struct vcpu *v, struct vm_exit *e);
+/* A guest load/store at gpa outside its RAM, for a back end that finishes
+ * MMIO exits itself: the access on the VM's bus (a load's result in *val).
+ * 0 when the guest goes on, else BUS_NO_DEVICE or BUS_REFUSED: then call
+ * vm_mmio_fault (the VM's fault policy) and return to the core. */
+int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r);
 /* Host address of [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 /* true the first time this VM shows `key` (an access Tessera does not

@@ -229,8 +229,8 @@ int uart16550_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
 		break;
 	case REG_SCR:
 	default:
-		v = u->scr;
-		break;
+		*val = u->scr;
+		return 0;       /* nothing an interrupt depends on changed */
 	}
 	*val = v;
 	uart_update_irq(u);
@@ -338,7 +338,7 @@ int uart16550_write(void *dev, uint64_t off, unsigned size, uint64_t val)
 	case REG_SCR:
 	default:
 		u->scr = v;
-		break;
+		return 0;       /* nothing an interrupt depends on changed */
 	}
 	uart_update_irq(u);
 	return 0;

@@ -10,6 +10,7 @@
 
 #ifndef __ASSEMBLER__
 #include "lib/types.h"
+#include "arch/riscv64/insn.h"
 
 struct arch_vcpu {
 	uint64_t gpr[32];       /* x1..x31; slot 0 is the guest pc */
@@ -25,10 +26,27 @@ struct arch_vcpu {
 	uint64_t fcsr;
 	bool fp_dirty;          /* hart's F registers are newer than fpr[] */
 	bool suspended;         /* SBI HSM suspend in progress */
+	bool light_exit;        /* the light path filled the exit for the core */
 	/* the load an MMIO exit is waiting for */
 	uint8_t mmio_rd, mmio_len, mmio_size;
-	bool mmio_sext;
+	bool mmio_sext, mmio_write;
+	int mmio_err;           /* a bus error still to report (BUS_*), or 0 */
+	uint64_t mmio_gpa;      /* its address */
+	/* decode cache, [0] loads, [1] stores: the last MMIO instruction
+	 * and its decode (len 0: none) */
+	uint32_t mmio_dc_insn[2];
+	struct rv_mem_insn mmio_dc[2];
 };
+
+/* Host time: one instruction, inlined into the core's loop. */
+#define ARCH_NOW_INLINE 1
+static inline uint64_t arch_now(void)
+{
+	uint64_t t;
+
+	__asm__ volatile("csrr %0, time" : "=r"(t));
+	return t;
+}
 
 struct arch_vm {
 	uint64_t *root;         /* Sv39x4 G-stage root table (16 KiB) */

@@ -21,7 +21,7 @@ extern struct rv_platform rv_plat;
 /* switch.S */
 void rv_vcpu_enter(struct arch_vcpu *ctx);
 void rv_trap_entry(void);
-uint32_t rv_fetch_guest_half(uint64_t gva, unsigned long *fault);
+uint32_t rv_fetch_guest_insn(uint64_t gva, unsigned long *fault);
 void rv_fp_save(uint64_t *fpr);
 void rv_fp_restore(const uint64_t *fpr);
 
@@ -32,6 +32,12 @@ bool rv_sbi_ecall(struct vcpu *v, struct vm_exit *e);
 struct sbiret { long error; long value; };
 struct sbiret rv_sbi_call(unsigned long eid, unsigned long fid, unsigned long a0,
 			  unsigned long a1, unsigned long a2);
+
+/* The light exit path (switch.S, vcpu.c): the SBI entry in sbi.c ends in
+ * rv_light_done; the exit for the core, if any, goes to *rv_light_exit_e. */
+unsigned long rv_light_ecall(struct vcpu *v);
+unsigned long rv_light_done(struct vcpu *v, bool out, uint64_t cmp, uint64_t hvip);
+extern struct vm_exit *rv_light_exit_e;
 
 /* vcpu.c helpers the SBI code uses on the running vCPU. */
 void rv_vcpu_set_timer(struct vcpu *v, uint64_t guest_deadline);

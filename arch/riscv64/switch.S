@@ -57,7 +57,8 @@ rv_vcpu_enter:
 rv_trap_entry:
 	csrrw	a0, CSR_SSCRATCH, a0
 	beqz	a0, host_trap
-	.irp n, 1,2,3,4,5,6,7,8,9,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	/* What C may clobber first, and the trap state. */
+	.irp n, 1,2,3,4,5,6,7,11,12,13,14,15,16,17,28,29,30,31
 	GUEST_SAVE \n
 	.endr
 	csrrw	t0, CSR_SSCRATCH, zero
@@ -68,6 +69,22 @@ rv_trap_entry:
 	sd	t0, VCPU_HSTATUS(a0)
 	csrr	t0, CSR_SSTATUS
 	sd	t0, VCPU_SSTATUS(a0)
+	/* SBI calls and virtual-instruction traps: the light path. */
+	csrr	t0, CSR_SCAUSE
+	bltz	t0, full                /* interrupts */
+	addi	t1, t0, -EXC_ECALL_VS
+	beqz	t1, light_ecall
+	addi	t1, t0, -EXC_VIRTUAL_INST
+	beqz	t1, light_vinsn
+	addi	t1, t0, -EXC_LOAD_GUEST_PF
+	beqz	t1, light_mmio
+	addi	t1, t0, -EXC_STORE_GUEST_PF
+	beqz	t1, light_mmio
+full:
+	/* The guest's s0-s11 are still in place (C preserved them). */
+	.irp n, 8,9,18,19,20,21,22,23,24,25,26,27
+	GUEST_SAVE \n
+	.endr
 	ld	sp, VCPU_HOST_SP(a0)
 	ld	ra, 0(sp)
 	ld	s0, 8(sp)
@@ -86,6 +103,45 @@ rv_trap_entry:
 	addi	sp, sp, HOST_FRAME
 	ret
 
+	/*
+	 * The light path: rv_light_ecall/_vinsn/_mmio(ctx) (in t2) runs
+	 * on the host stack below
+	 * rv_vcpu_enter's frame, with the guest's s0-s11 live in their
+	 * registers (C preserves them; a handler that must write one
+	 * declines). 0: sret straight back; else take the full path back
+	 * into arch_vcpu_run.
+	 */
+light_ecall:
+	la	t2, rv_light_ecall
+	j	light
+light_mmio:
+	la	t2, rv_light_mmio
+	j	light
+light_vinsn:
+	la	t2, rv_light_vinsn
+light:
+	ld	sp, VCPU_HOST_SP(a0)
+	ld	gp, 104(sp)
+	addi	sp, sp, -16
+	sd	a0, 0(sp)
+	jalr	t2
+	mv	t1, a0
+	ld	a0, 0(sp)
+	addi	sp, sp, 16
+	bnez	t1, full
+	ld	t0, VCPU_PC(a0)
+	csrw	CSR_SEPC, t0
+	ld	t0, VCPU_HSTATUS(a0)
+	csrw	CSR_HSTATUS, t0
+	ld	t0, VCPU_SSTATUS(a0)
+	csrw	CSR_SSTATUS, t0
+	csrw	CSR_SSCRATCH, a0
+	.irp n, 1,2,3,4,5,6,7,11,12,13,14,15,16,17,28,29,30,31
+	GUEST_LOAD \n
+	.endr
+	GUEST_LOAD 10
+	sret
+
 host_trap:
 	/* A trap taken in HS-mode itself: a hypervisor bug. Report it. */
 	csrrw	a0, CSR_SSCRATCH, a0
@@ -99,27 +155,46 @@ host_trap:
 	j	1b
 
 /*
- * uint32_t rv_fetch_guest_half(uint64_t gva, unsigned long *fault)
- * Reads 16 bits of guest instruction memory with HLVX.HU, as the guest
- * would fetch them (VS-stage and G-stage translation, execute permission).
+ * uint32_t rv_fetch_guest_insn(uint64_t gva, unsigned long *fault)
+ * Reads the guest instruction at gva with HLVX, as the guest would fetch
+ * it (VS-stage and G-stage translation, execute permission): one HLVX.WU
+ * at a 4-byte aligned pc (the word cannot cross a page), else one or two
+ * HLVX.HU. A compressed instruction comes back zero-extended from 16 bits.
  * A fault is caught by a temporary trap vector and reported in *fault.
  */
-	.global rv_fetch_guest_half
+	.global rv_fetch_guest_insn
 	.align 2
-rv_fetch_guest_half:
-	la	t0, 1f
+rv_fetch_guest_insn:
+	la	t0, 9f
 	csrrw	t1, CSR_STVEC, t0
-	li	t2, 0
+	li	t3, 3
+	andi	t2, a0, 3
 	.option push
 	.option arch, +h
-	hlvx.hu	a0, (a0)
+	bnez	t2, 1f
+	hlvx.wu	a2, (a0)
+	and	t2, a2, t3
+	beq	t2, t3, 3f
+	slli	a2, a2, 48
+	srli	a2, a2, 48
+	j	3f
+1:	hlvx.hu	a2, (a0)
+	and	t2, a2, t3
+	bne	t2, t3, 3f
+	addi	a0, a0, 2
+	hlvx.hu	t4, (a0)
+	slli	t4, t4, 16
+	or	a2, a2, t4
 	.option pop
-	j	2f
+3:	csrw	CSR_STVEC, t1
+	sd	zero, 0(a1)
+	mv	a0, a2
+	ret
 	.align 2
-1:	li	t2, 1
-	li	a0, 0
-2:	csrw	CSR_STVEC, t1
+9:	csrw	CSR_STVEC, t1
+	li	t2, 1
 	sd	t2, 0(a1)
+	li	a0, 0
 	ret
 
 /* F/D register file save and restore (Tessera itself never uses FP). */

@@ -7,6 +7,7 @@
 #include "arch/riscv64/insn.h"
 #include "core/log.h"
 #include "core/palloc.h"
+#include "core/sched.h"
 #include "lib/fdt.h"
 #include "lib/string.h"
 
@@ -17,6 +18,8 @@ _Static_assert(offsetof(struct arch_vcpu, hstatus) == VCPU_HSTATUS, "VCPU_HSTATU
 _Static_assert(offsetof(struct arch_vcpu, sstatus) == VCPU_SSTATUS, "VCPU_SSTATUS");
 
 #define INSN_WFI 0x10500073U
+/* Guest registers the light exit path leaves live in the hart: s0-s11. */
+#define LIGHT_LIVE_REGS (1U << 8 | 1U << 9 | 0x3FFU << 18)
 
 static struct vcpu *loaded;     /* whose VS CSRs are in the hart */
 static struct vm *loaded_vm;    /* whose hgatp and htimedelta are in the hart */
@@ -133,6 +136,11 @@ static void vcpu_put(struct vcpu *v)
 	a->vsatp = csr_read(CSR_VSATP);
 }
 
+static inline bool fp_initial(const struct vcpu *v)
+{
+	return (v->arch.sstatus & SSTATUS_FS) == SSTATUS_FS_INITIAL;
+}
+
 static void vcpu_load(struct vcpu *v)
 {
 	struct arch_vcpu *a = &v->arch;
@@ -164,7 +172,13 @@ static void vcpu_load(struct vcpu *v)
 			rv_fp_save(fp_owner->arch.fpr);
 			fp_owner->arch.fp_dirty = false;
 		}
-		rv_fp_restore(a->fpr);
+		/* sstatus.FS still Initial: the vCPU never wrote an F register
+		 * since its reset, so its fpr[] and fcsr are the reset zeros.
+		 * If the owner's are too, the hart holds exactly those zeros
+		 * (loaded for the owner, untouched since) and nothing of
+		 * another VM can show through: no restore needed. */
+		if (!fp_owner || !fp_initial(fp_owner) || !fp_initial(v))
+			rv_fp_restore(a->fpr);
 		fp_owner = v;
 	}
 	loaded = v;
@@ -248,11 +262,6 @@ void arch_set_deadline(uint64_t deadline)
 	program_timer(deadline);
 }
 
-uint64_t arch_now(void)
-{
-	return rv_now();
-}
-
 uint64_t arch_ticks_per_sec(void)
 {
 	return rv_plat.timebase;
@@ -300,19 +309,10 @@ static void inject_exception(struct vcpu *v, unsigned long cause, unsigned long 
 /* The instruction at the guest pc, fetched as the guest would. */
 static int fetch_insn(struct vcpu *v, uint32_t *insn)
 {
-	unsigned long err = 0;
-	uint64_t pc = v->arch.gpr[0];
-	uint32_t lo = rv_fetch_guest_half(pc, &err), hi = 0;
+	unsigned long err;
 
-	if (err)
-		return -1;
-	if ((lo & 3) == 3) {
-		hi = rv_fetch_guest_half(pc + 2, &err);
-		if (err)
-			return -1;
-	}
-	*insn = lo | hi << 16;
-	return 0;
+	*insn = rv_fetch_guest_insn(v->arch.gpr[0], &err);
+	return err ? -1 : 0;
 }
 
 void rv_vcpu_resume_at(struct vcpu *v, uint64_t pc, uint64_t a0, uint64_t a1)
@@ -341,17 +341,20 @@ bool rv_vcpu_halt(struct vcpu *v, struct vm_exit *e)
  * numbers) read as 0, as on a hart whose event counters count nothing, so a
  * guest probing them is not killed. Returns false for anything else.
  */
+static inline bool csr_counter_read(uint32_t insn)
+{
+	/* SYSTEM opcode, rs1 = x0 and funct3 bit 1 set: csrrs/csrrc/csrrsi/
+	 * csrrci that write nothing (a counter is read-only: only these are
+	 * legal), of hpmcounter3..31 */
+	return (insn & 0xF807FU) == 0x73U && (insn & 0x2000U) &&
+	       (insn >> 20) - 0xC03U <= 0xC1FU - 0xC03U;
+}
+
 static bool emulate_csr(struct vcpu *v, uint32_t insn)
 {
-	unsigned csr = insn >> 20, f3 = (insn >> 12) & 7, rd = (insn >> 7) & 0x1F;
-	unsigned rs1 = (insn >> 15) & 0x1F;
+	unsigned rd = (insn >> 7) & 0x1F;
 
-	if ((insn & 0x7F) != 0x73 || f3 == 0 || f3 == 4)
-		return false;
-	if (csr < 0xC03 || csr > 0xC1F)
-		return false;
-	/* a counter is read-only: only csrr (csrrs/csrrc with rs1 = x0) is legal */
-	if (!((f3 == 2 || f3 == 3 || f3 == 6 || f3 == 7) && rs1 == 0))
+	if (!csr_counter_read(insn))
 		return false;
 	if (rd)
 		v->arch.gpr[rd] = 0;
@@ -382,64 +385,124 @@ static bool virtual_insn(struct vcpu *v, struct vm_exit *e)
 	return false;
 }
 
-static void mmio_exit(struct vcpu *v, struct vm_exit *e, bool store)
+/* A load's result into its destination register, sized and extended. */
+static inline void mmio_load_result(struct arch_vcpu *a, uint64_t val)
+{
+	unsigned bits = 8U * a->mmio_size;
+
+	if (!a->mmio_rd)
+		return;
+	if (bits < 64) {
+		val &= (1ULL << bits) - 1;
+		if (a->mmio_sext && (val >> (bits - 1)) & 1)
+			val |= ~0ULL << bits;
+	}
+	a->gpr[a->mmio_rd] = val;
+}
+
+enum { MMIO_DONE, MMIO_EXIT, MMIO_DECLINE };
+
+/*
+ * A guest page fault outside RAM: decode the access and do it on the VM's
+ * bus here (vm_mmio), without a round trip through the core's loop.
+ * MMIO_EXIT: the core must see *e (a fault, or a device asked for the
+ * core). light (rv_light_mmio): the guest's s0-s11 are not in gpr[], and
+ * anything but a plain access is MMIO_DECLINE (nothing done: the full
+ * path handles the trap); a bus error is left in a->mmio_err for
+ * arch_vcpu_run to report once every register is saved.
+ */
+static int mmio_exit(struct vcpu *v, struct vm_exit *e, bool store, bool light)
 {
 	struct arch_vcpu *a = &v->arch;
 	uint64_t gpa = csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3);
 	uint32_t insn = (uint32_t)csr_read(CSR_HTINST);
 	struct rv_mem_insn m;
+	uint64_t val = 0;
 	unsigned len;
+	int r;
 
 	if (insn & 1) {
 		/* A transformed instruction: bit 1 clear means a 16-bit original. */
 		len = (insn & 2) ? 4 : 2;
 		insn |= 2;
 	} else if (fetch_insn(v, &insn)) {
+		if (light)
+			return MMIO_DECLINE;
 		fault(e, v, gpa, "access outside its memory (instruction unreadable)");
-		return;
+		return MMIO_EXIT;
 	} else {
 		len = rv_insn_len(insn);
 	}
-	if (rv_decode_mem(insn, &m) || m.store != store) {
+	/* A guest polls a device with the same few instructions: the last
+	 * load and the last store decoded are kept per vCPU (len 0: none). */
+	if (a->mmio_dc[store].len && a->mmio_dc_insn[store] == insn) {
+		m = a->mmio_dc[store];
+	} else if (rv_decode_mem(insn, &m) == 0) {
+		a->mmio_dc[store] = m;
+		a->mmio_dc_insn[store] = insn;
+	} else {
+		m.len = 0;
+	}
+	if (!m.len || m.store != store) {
+		if (light)
+			return MMIO_DECLINE;
 		fault(e, v, gpa, "access outside its memory by an instruction MMIO cannot emulate");
-		return;
+		return MMIO_EXIT;
 	}
-	if (gpa & (m.size - 1U)) {
+	if ((gpa & (m.size - 1U)) || (light && (LIGHT_LIVE_REGS >> m.reg & 1))) {
+		if (light)
+			return MMIO_DECLINE;
 		fault(e, v, gpa, "misaligned access outside its memory");
-		return;
+		return MMIO_EXIT;
 	}
-	a->mmio_rd = m.reg;
+	v->stats.exits[EXIT_MMIO]++;
+	if (m.store && m.reg) {
+		val = a->gpr[m.reg];
+		if (m.size != 8)
+			val &= (1ULL << (8 * m.size)) - 1;
+	}
 	a->mmio_len = (uint8_t)len;
 	a->mmio_size = m.size;
-	a->mmio_sext = m.sext;
-	e->reason = EXIT_MMIO;
-	e->mmio.gpa = gpa;
-	e->mmio.size = m.size;
-	e->mmio.write = m.store;
-	e->mmio.pio = false;
-	e->mmio.value = 0;
-	if (m.store && m.reg) {
-		uint64_t val = a->gpr[m.reg];
-
-		e->mmio.value = m.size == 8 ? val : val & ((1ULL << (8 * m.size)) - 1);
+	r = vm_mmio(v, gpa, m.size, m.store, &val);
+	if (unlikely(r)) {
+		a->mmio_err = r;
+		a->mmio_gpa = gpa;
+		a->mmio_write = m.store;
+		e->reason = EXIT_RESCHED;
+		return MMIO_EXIT;
 	}
+	if (!m.store) {
+		a->mmio_rd = m.reg;
+		a->mmio_sext = m.sext;
+		mmio_load_result(a, val);
+	}
+	a->gpr[0] += len;
+	/* A device woke a vCPU or the console has news: let the core look. */
+	if (unlikely(sched.need_resched || console_changed)) {
+		e->reason = EXIT_RESCHED;
+		return MMIO_EXIT;
+	}
+	return MMIO_DONE;
 }
 
+/* A bus error of mmio_exit, reported with every guest register saved (the
+ * fault policy may restart the VM and reset this very vCPU). */
+static void mmio_report_error(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+	int r = a->mmio_err;
+
+	a->mmio_err = 0;
+	vm_mmio_fault(v, a->mmio_gpa, a->mmio_size, a->mmio_write, r);
+}
+
+/* Only for exits the core finished; the RISC-V back end does its own MMIO. */
 void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
 {
 	struct arch_vcpu *a = &v->arch;
 
-	if (!e->mmio.write && a->mmio_rd) {
-		uint64_t val = e->mmio.value;
-		unsigned bits = 8U * a->mmio_size;
-
-		if (bits < 64) {
-			val &= (1ULL << bits) - 1;
-			if (a->mmio_sext && (val >> (bits - 1)) & 1)
-				val |= ~0ULL << bits;
-		}
-		a->gpr[a->mmio_rd] = val;
-	}
+	if (!e->mmio.write)
+		mmio_load_result(a, e->mmio.value);
 	a->gpr[0] += a->mmio_len;
 }
 
@@ -456,34 +519,119 @@ static const char *const exc_names[24] = {
 	[EXC_INST_GUEST_PF] = "instruction fetch outside its memory",
 };
 
+/*
+ * Before every entry: VSTIP from the virtual timer, and the host timer for
+ * the earlier of the core's deadline and the guest's. Once the virtual
+ * timer fired, it stays asserted in hvip until the guest sets a new
+ * deadline; only a future deadline needs the host timer.
+ */
+static inline void entry_prep(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	if (rv_vcpu_timer_pending(v)) {
+		a->hvip |= MIP_VSTIP;
+		program_timer(want_deadline);
+	} else {
+		uint64_t d = timer_host_deadline(v);
+
+		a->hvip &= ~MIP_VSTIP;
+		program_timer(d < want_deadline ? d : want_deadline);
+	}
+	csr_write(CSR_HVIP, a->hvip);
+}
+
+struct vm_exit *rv_light_exit_e;         /* the exit arch_vcpu_run returns */
+
+
+/*
+ * The light path (switch.S): an SBI call (rv_light_ecall, sbi.c) or a
+ * virtual-instruction trap (rv_light_vinsn), with only the registers C may
+ * clobber saved and the guest's s0-s11 still in the hart. 0: the trap is
+ * finished, sret back into the guest at gpr[0] with hstatus/sstatus from
+ * the context. Else take the full way back into arch_vcpu_run: with
+ * light_exit set the exit for the core is in *rv_light_exit_e; without it
+ * nothing was done and the loop handles the trap as usual.
+ * rv_light_done is their common end: out = the core must see the exit;
+ * cmp and hvip as they were at the trap.
+ */
+unsigned long rv_light_done(struct vcpu *v, bool out, uint64_t cmp, uint64_t hvip)
+{
+	struct arch_vcpu *a = &v->arch;
+
+	if (out) {
+		csr_write(CSR_HVIP, a->hvip);
+		a->light_exit = true;
+		return 1;
+	}
+	if (a->vstimecmp != cmp)
+		entry_prep(v);
+	else if (a->hvip != hvip)
+		csr_write(CSR_HVIP, a->hvip);
+	return 0;
+}
+
+unsigned long rv_light_vinsn(struct vcpu *v);
+unsigned long rv_light_vinsn(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+	uint32_t insn;
+	unsigned rd;
+
+	if (fetch_insn(v, &insn) || insn == INSN_WFI)
+		return 1;
+	if (csr_counter_read(insn)) {
+		rd = (insn >> 7) & 0x1F;
+		if (LIGHT_LIVE_REGS >> rd & 1)
+			return 1;
+		if (rd)
+			a->gpr[rd] = 0;
+		a->gpr[0] += 4;
+		v->stats.csr_emulated++;
+		return 0;       /* neither the timer nor hvip changed */
+	}
+	inject_exception(v, EXC_ILLEGAL_INST, insn);
+	return 0;
+}
+
+unsigned long rv_light_mmio(struct vcpu *v);
+unsigned long rv_light_mmio(struct vcpu *v)
+{
+	struct arch_vcpu *a = &v->arch;
+	uint64_t hvip = csr_read(CSR_HVIP);
+	int r;
+
+	a->hvip = hvip;         /* a device may raise this vCPU's VSEIP */
+	r = mmio_exit(v, rv_light_exit_e, csr_read(CSR_SCAUSE) == EXC_STORE_GUEST_PF, true);
+	if (r == MMIO_DECLINE)
+		return 1;
+	return rv_light_done(v, r == MMIO_EXIT, a->vstimecmp, hvip);
+}
+
 void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct arch_vcpu *a = &v->arch;
 
 	if (unlikely(loaded != v))
 		vcpu_load(v);
+	rv_light_exit_e = e;
 	a->suspended = false;
 	for (;;) {
 		unsigned long cause;
 
-		/* Once the virtual timer fired, it stays asserted in hvip until
-		 * the guest sets a new deadline; only a future deadline needs
-		 * the host timer. */
-		if (rv_vcpu_timer_pending(v)) {
-			a->hvip |= MIP_VSTIP;
-			program_timer(want_deadline);
-		} else {
-			uint64_t d = timer_host_deadline(v);
-
-			a->hvip &= ~MIP_VSTIP;
-			program_timer(d < want_deadline ? d : want_deadline);
-		}
-		csr_write(CSR_HVIP, a->hvip);
+		entry_prep(v);
 		rv_vcpu_enter(a);
 		a->hvip = csr_read(CSR_HVIP);
 		if ((a->sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
 			a->fp_dirty = true;
 			a->sstatus = (a->sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+		}
+		if (a->light_exit) {
+			/* the light path finished the trap and filled *e */
+			a->light_exit = false;
+			if (unlikely(a->mmio_err))
+				mmio_report_error(v);
+			return;
 		}
 		cause = csr_read(CSR_SCAUSE);
 		if (cause & CAUSE_IRQ_FLAG) {
@@ -491,9 +639,14 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			if ((cause & ~CAUSE_IRQ_FLAG) == IRQ_S_EXT) {
 				rv_host_irq();
 				e->reason = EXIT_HOST_IRQ;
-			} else {
-				e->reason = EXIT_TICK;
+				return;
 			}
+			/* Before the core's deadline, the host timer fired for
+			 * this vCPU's own virtual timer: the loop's top raises
+			 * VSTIP and re-arms the host timer for the core. */
+			if (rv_now() < want_deadline)
+				continue;
+			e->reason = EXIT_TICK;
 			return;
 		}
 		switch (cause) {
@@ -507,7 +660,10 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			continue;
 		case EXC_LOAD_GUEST_PF:
 		case EXC_STORE_GUEST_PF:
-			mmio_exit(v, e, cause == EXC_STORE_GUEST_PF);
+			if (mmio_exit(v, e, cause == EXC_STORE_GUEST_PF, false) == MMIO_DONE)
+				continue;
+			if (unlikely(a->mmio_err))
+				mmio_report_error(v);
 			return;
 		default:
 			fault(e, v, cause == EXC_INST_GUEST_PF ?
