@@ -33,7 +33,7 @@ static void timers_check(uint64_t now)
 				continue;
 			if (v->wake_at <= now || arch_vcpu_irq_pending(v)) {
 				v->wake_at = UINT64_MAX;
-				sched_wake(v);
+				sched_wake(v, now);
 			} else if (v->wake_at < next) {
 				next = v->wake_at;
 			}

@@ -39,7 +39,8 @@ struct vcpu {
 	enum vcpu_state state;
 	struct vcpu *rq_next;           /* run queue link */
 	uint64_t wake_at;               /* host time a BLOCKED vCPU wakes, UINT64_MAX: never */
-	uint64_t slice_left;            /* ticks left of its slice when it was preempted early */
+	uint64_t slice_left;            /* ticks left of its slice when it was preempted or halted */
+	uint64_t blocked_at;            /* host time it last halted */
 	struct vcpu_stats stats;
 	uint64_t share_mark;            /* run_ticks at the start of the sampling window */
 	uint64_t share_ticks;           /* run ticks in the last complete window */
