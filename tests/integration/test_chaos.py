@@ -30,8 +30,8 @@ OPS = re.compile(r"chaos: ops=(\d+) traps=(\d+)")
 SEED = re.compile(r"chaos: seed (\d+) restart (\d+) base (\d+) mode (fatal|final) ops (\d+)")
 
 
-def bootargs(config, vm):
-    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "riscv64",
+def bootargs(config, vm, arch="riscv64"):
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", arch,
                              config + ".toml")).read()
     blocks = text.split("[[vm]]")[1:]
     for b in blocks:
@@ -64,7 +64,7 @@ def counter_share(r, stop_line):
 
 
 def save_log(r, config):
-    """Keep the console log for a post-mortem: build/robustness/<config>.log."""
+    """Keep the console log for a post-mortem: build/robustness/<name>.log."""
     path = os.path.join(os.path.dirname(__file__), "..", "..", "build", "robustness",
                         os.path.basename(config) + ".log")
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -72,10 +72,10 @@ def save_log(r, config):
         f.write(r.text)
 
 
-def check_soak(r, config, min_ops):
+def check_soak(r, config, min_ops, arch="riscv64", log_name=None):
     """Everything but fairness. Returns (total ops, index of chaos's final stop)."""
-    save_log(r, config)
-    args, max_restarts = bootargs(config, "chaos")
+    save_log(r, log_name or config)
+    args, max_restarts = bootargs(config, "chaos", arch)
     runs = int(args["runs"])
     hv = r.hv()
     assert r.status == 0, r.text[-3000:]
