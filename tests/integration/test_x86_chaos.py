@@ -15,7 +15,7 @@ from test_x86_scenarios import EMUS
 
 # per back end: config, minimum chaos operations in the boot (all runs)
 SOAKS = {
-    "svm": ("robustness/chaos", 400_000),        # 3 x 200,000 (fatal runs end early)
+    "svm": ("robustness/chaos", 140_000),        # 3 x 60,000 (fatal runs end early)
     "vmx": ("robustness/chaos-vmx", 45_000),     # 3 x 15,000: longer runs stall (bug 7)
 }
 
