@@ -52,7 +52,7 @@ static void timers_check(uint64_t now)
 			} else if (v->state == VCPU_BLOCKED) {
 				if (v->wake_at <= now || arch_vcpu_irq_pending(v)) {
 					v->wake_at = UINT64_MAX;
-					sched_wake(v);
+					sched_wake(v, now);
 					continue;
 				}
 			} else {

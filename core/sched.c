@@ -121,12 +121,17 @@ struct vcpu *sched_next(uint64_t now)
 	return v;
 }
 
-void sched_block_current(void)
+void sched_block_current(uint64_t now)
 {
 	struct vcpu *cur = sched.current;
 
-	if (cur)
+	if (cur) {
 		cur->state = VCPU_BLOCKED;
+		/* What is left of the slice stays its own: a wake-up must not
+		 * hand it a fresh one (see sched_wake). */
+		cur->slice_left = now < sched.slice_end ? sched.slice_end - now : 0;
+		cur->blocked_at = now;
+	}
 	sched.current = NULL;
 }
 
@@ -141,10 +146,22 @@ void sched_yield_current(void)
 	sched.current = NULL;
 }
 
-void sched_wake(struct vcpu *v)
+void sched_wake(struct vcpu *v, uint64_t now)
 {
 	if (v->state != VCPU_BLOCKED)
 		return;
+	if (now - v->blocked_at >= sched.slice) {
+		/* Asleep for a whole slice or more: the others have had their
+		 * turn meanwhile; a fresh slice, at once. */
+		v->slice_left = sched.slice;
+	} else if (!v->slice_left) {
+		/* A short halt after using up its slice: its turn is over, it
+		 * queues behind the others (a fresh slice when it comes up). */
+		sched_enqueue(v, false);
+		return;
+	}
+	/* Otherwise it preempts with the rest of the slice it halted in, so
+	 * halting briefly and often neither gains nor loses CPU time. */
 	sched_enqueue(v, true);
 	if (sched.current && sched.current != v)
 		sched.need_resched = true;

@@ -449,7 +449,7 @@ void vcpu_kick(struct vcpu *v)
 {
 	if (v->state == VCPU_BLOCKED && v->vm->state == VM_RUNNING && arch_vcpu_irq_pending(v)) {
 		v->wake_at = UINT64_MAX;
-		sched_wake(v);
+		sched_wake(v, arch_now());
 	}
 }
 
@@ -458,7 +458,7 @@ static void vcpu_halt(struct vcpu *v, uint64_t deadline)
 	if (arch_vcpu_irq_pending(v))
 		return;                 /* an interrupt is already waiting: go on */
 	v->wake_at = deadline;
-	sched_block_current();
+	sched_block_current(arch_now());
 	timers_note_block(deadline);
 	if (v->vm->con.len)
 		console_changed = true; /* a waiting VM's prompt shows sooner */

@@ -40,8 +40,9 @@ struct vcpu {
 	struct vcpu *rq_next;           /* run queue link */
 	uint64_t wake_at;               /* host time a BLOCKED vCPU wakes, or a RUNNABLE one's
 					 * own timer fires (it preempts then); UINT64_MAX: never */
-	uint64_t slice_left;            /* ticks left of its slice when it was preempted early */
+	uint64_t slice_left;            /* ticks left of its slice when it was preempted or halted */
 	uint64_t slice_debt;            /* boosts it got (sched_promote), owed from its next slices */
+	uint64_t blocked_at;            /* host time it last halted */
 	struct vcpu_stats stats;
 	uint64_t share_mark;            /* run_ticks at the start of the sampling window */
 	uint64_t share_ticks;           /* run ticks in the last complete window */

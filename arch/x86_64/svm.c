@@ -92,6 +92,10 @@
 #define SVM_EXIT_SHUTDOWN   0x07F
 #define SVM_EXIT_VMMCALL    0x081
 #define SVM_EXIT_XSETBV     0x08D
+#define SVM_EXIT_INVD       0x076
+#define SVM_EXIT_INVLPGA    0x07A
+#define SVM_EXIT_VMRUN      0x080   /* .. 0x086: VMRUN, VMMCALL, VMLOAD, VMSAVE, */
+#define SVM_EXIT_SKINIT     0x086   /* STGI, CLGI, SKINIT */
 #define SVM_EXIT_NPF        0x400
 
 #define IOPM_SIZE  (3 * 4096)
@@ -315,6 +319,18 @@ static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x)
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		x->kind = X86_EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_INVD:
+		/* nothing to drop: guest RAM is write-back host RAM (0F 08) */
+		F64(v, VMCB_RIP) += 2;
+		x->kind = X86_EXIT_NONE;
+		break;
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMRUN + 2 ... SVM_EXIT_SKINIT:
+		/* the guest has no SVM (CPUID): #UD, as on a CPU without it */
+		F64(v, VMCB_EVENTINJ) = 6 | 3ULL << 8 | 1ULL << 31;
+		x->kind = X86_EXIT_NONE;
 		break;
 	default:
 		break;

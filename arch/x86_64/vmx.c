@@ -96,8 +96,12 @@ enum {
 #define VMX_EXIT_TRIPLE     2
 #define VMX_EXIT_INTR_WIN   7
 #define VMX_EXIT_CPUID      10
+#define VMX_EXIT_GETSEC     11
 #define VMX_EXIT_HLT        12
+#define VMX_EXIT_INVD       13
 #define VMX_EXIT_VMCALL     18
+#define VMX_EXIT_VMCLEAR    19      /* .. 27: VMCLEAR, VMLAUNCH, VMPTRLD, VMPTRST, */
+#define VMX_EXIT_VMXON      27      /* VMREAD, VMRESUME, VMWRITE, VMXOFF, VMXON */
 #define VMX_EXIT_CR         28
 #define VMX_EXIT_IO         30
 #define VMX_EXIT_RDMSR      31
@@ -105,8 +109,11 @@ enum {
 #define VMX_EXIT_BAD_GUEST  33
 #define VMX_EXIT_EPT_VIOL   48
 #define VMX_EXIT_EPT_MISC   49
+#define VMX_EXIT_INVEPT     50
 #define VMX_EXIT_PREEMPT    52
+#define VMX_EXIT_INVVPID    53
 #define VMX_EXIT_XSETBV     55
+#define VMX_EXIT_VMFUNC     59
 
 #define VMX_PT_BITMAP_SIZE  (2 * 4096)
 
@@ -520,6 +527,20 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 		break;
 	case VMX_EXIT_TRIPLE:
 		x->kind = X86_EXIT_SHUTDOWN;
+		break;
+	case VMX_EXIT_INVD:
+		/* nothing to drop: guest RAM is write-back host RAM */
+		vmwrite(G_RIP, vmread(G_RIP) + vmread(EXIT_INSN_LEN));
+		x->kind = X86_EXIT_NONE;
+		break;
+	case VMX_EXIT_GETSEC:
+	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
+	case VMX_EXIT_INVEPT:
+	case VMX_EXIT_INVVPID:
+	case VMX_EXIT_VMFUNC:
+		/* the guest has no VMX or SMX (CPUID): #UD, as on a CPU without */
+		vmwrite(ENTRY_INTR_INFO, 6 | 3U << 8 | 1U << 31);
+		x->kind = X86_EXIT_NONE;
 		break;
 	default:
 		break;

@@ -226,7 +226,7 @@ void x86_vcpu_init_signal(struct vcpu *v)
 	v->arch.init_pending = true;
 	if (v->state == VCPU_BLOCKED) {
 		v->wake_at = UINT64_MAX;
-		sched_wake(v);
+		sched_wake(v, arch_now());
 	}
 }
 

@@ -153,6 +153,11 @@ bool arch_gpa_in_mmio_hole(struct vm *vm, uint64_t gpa)
 	return false;
 }
 
+uint64_t arch_now(void)
+{
+	return 0;                       /* halts and wake-ups: tests/unit/test_sched.c */
+}
+
 void arch_poweroff(bool failure)
 {
 	fail_msg("poweroff(%d)", failure);

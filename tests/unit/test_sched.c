@@ -78,12 +78,21 @@ static void expect_next(uint64_t now, unsigned id)
 	queue(NULL, 0);
 }
 
-static void block(unsigned id)
+static void block(unsigned id, uint64_t now)
 {
 	assert_ptr_equal(sched.current, &v[id]);
-	sched_block_current();
+	sched_block_current(now);
 	assert_int_equal(v[id].state, VCPU_BLOCKED);
 	assert_null(sched.current);
+}
+
+/* A vCPU halted long ago (as if it blocked a slice before time 0): it wakes
+ * with a fresh slice at the head. */
+static void asleep(unsigned id)
+{
+	v[id].state = VCPU_BLOCKED;
+	v[id].blocked_at = (uint64_t)0 - SLICE;
+	v[id].slice_left = 0;
 }
 
 /* ------------------------------------------------------------ basics */
@@ -111,7 +120,7 @@ static void test_nothing_runnable(void **state)
 	/* the only vCPU blocks: nothing left */
 	sched_enqueue(&v[0], false);
 	expect_next(0, 0);
-	block(0);
+	block(0, 1);
 	assert_null(sched_next(1));
 	assert_null(sched_next(100));
 	assert_null(sched.current);
@@ -203,9 +212,9 @@ static void test_wake_preempts(void **state)
 	(void)state;
 	sched_enqueue(&v[0], false);
 	sched_enqueue(&v[1], false);
-	v[2].state = VCPU_BLOCKED;
+	asleep(2);
 	expect_next(0, 0);              /* slice [0, 10) */
-	sched_wake(&v[2]);
+	sched_wake(&v[2], 3);
 	assert_int_equal(v[2].state, VCPU_RUNNABLE);
 	assert_true(sched.need_resched);
 	EXPECT_QUEUE(2, 1);
@@ -216,7 +225,7 @@ static void test_wake_preempts(void **state)
 	assert_int_equal(v[0].slice_left, 7);
 	assert_int_equal(v[0].state, VCPU_RUNNABLE);
 	/* the woken vCPU halts again: 0 gets the rest of its slice back */
-	block(2);
+	block(2, 5);
 	expect_next(5, 0);
 	assert_int_equal(sched.slice_end, 12);
 	assert_int_equal(v[0].slice_left, 0);
@@ -233,9 +242,9 @@ static void wake_2_at_4(void)
 {
 	sched_enqueue(&v[0], false);
 	sched_enqueue(&v[1], false);
-	v[2].state = VCPU_BLOCKED;
+	asleep(2);
 	expect_next(0, 0);
-	sched_wake(&v[2]);
+	sched_wake(&v[2], 4);
 	expect_next(4, 2);              /* 0 keeps 6 ticks */
 	EXPECT_QUEUE(0, 1);
 	assert_int_equal(v[0].slice_left, 6);
@@ -259,9 +268,9 @@ static void test_wake_after_slice_end(void **state)
 	(void)state;
 	sched_enqueue(&v[0], false);
 	sched_enqueue(&v[1], false);
-	v[2].state = VCPU_BLOCKED;
+	asleep(2);
 	expect_next(0, 0);
-	sched_wake(&v[2]);
+	sched_wake(&v[2], 1);
 	/* by the time the scheduler runs, 0's slice is over anyway */
 	expect_next(10, 2);
 	EXPECT_QUEUE(1, 0);             /* 0 goes to the tail */
@@ -274,14 +283,14 @@ static void test_wake_after_slice_end(void **state)
 static void test_wake_when_idle(void **state)
 {
 	(void)state;
-	v[0].state = VCPU_BLOCKED;
-	v[1].state = VCPU_BLOCKED;
+	asleep(0);
+	asleep(1);
 	assert_null(sched_next(0));
-	sched_wake(&v[1]);
+	sched_wake(&v[1], 0);
 	assert_false(sched.need_resched);      /* nobody to preempt */
 	expect_next(5, 1);
 	assert_int_equal(sched.slice_end, 15);
-	sched_wake(&v[0]);
+	sched_wake(&v[0], 6);
 	expect_next(6, 0);
 	EXPECT_QUEUE(1);
 	assert_int_equal(v[1].slice_left, 9);
@@ -376,12 +385,12 @@ static void test_wake_ignores_non_blocked(void **state)
 	sched_enqueue(&v[0], false);
 	sched_enqueue(&v[1], false);
 	expect_next(0, 0);
-	sched_wake(&v[1]);              /* RUNNABLE: already queued */
-	sched_wake(&v[0]);              /* RUNNING */
+	sched_wake(&v[1], 1);              /* RUNNABLE: already queued */
+	sched_wake(&v[0], 1);              /* RUNNING */
 	v[3].state = VCPU_STOPPED;
-	sched_wake(&v[3]);
+	sched_wake(&v[3], 1);
 	v[4].state = VCPU_CREATED;
-	sched_wake(&v[4]);
+	sched_wake(&v[4], 1);
 	assert_false(sched.need_resched);
 	EXPECT_QUEUE(1);
 	assert_int_equal(v[3].state, VCPU_STOPPED);
@@ -409,11 +418,11 @@ static void test_yield(void **state)
 	assert_int_equal(sched.slice_end, 34);
 
 	/* a preempted vCPU resumes with its leftover, then yields */
-	v[5].state = VCPU_BLOCKED;
-	sched_wake(&v[5]);
+	asleep(5);
+	sched_wake(&v[5], 26);
 	expect_next(26, 5);
 	assert_int_equal(v[0].slice_left, 8);
-	block(5);
+	block(5, 27);
 	expect_next(27, 0);
 	assert_int_equal(sched.slice_end, 35);
 	sched_yield_current();
@@ -441,26 +450,183 @@ static void test_block(void **state)
 	for (unsigned i = 0; i < 3; i++)
 		sched_enqueue(&v[i], false);
 	expect_next(0, 0);
-	block(0);
+	block(0, 2);
 	EXPECT_QUEUE(1, 2);
 	expect_next(2, 1);
 	assert_int_equal(sched.slice_end, 12);
 	expect_next(12, 2);
 	expect_next(22, 1);             /* 0 is out of the rotation */
-	block(1);
+	block(1, 23);
 	expect_next(23, 2);
 	expect_next(33, 2);             /* alone now */
 	EXPECT_EMPTY();
 	/* blocking with nothing current is harmless */
-	block(2);
-	sched_block_current();
+	block(2, 40);
+	sched_block_current(40);
 	assert_null(sched_next(40));
 	/* and all come back in wake order, latest first */
-	sched_wake(&v[1]);
-	sched_wake(&v[0]);
+	sched_wake(&v[1], 40);
+	sched_wake(&v[0], 40);
 	EXPECT_QUEUE(0, 1);
 	expect_next(41, 0);
 	expect_next(51, 1);
+}
+
+/* ------------------------------------------------------------ halts */
+
+/* A halt keeps the rest of the slice: the vCPU wakes with it (not a fresh
+ * one), preempts, and goes to the tail when it is used up. */
+static void test_halt_keeps_slice(void **state)
+{
+	(void)state;
+	sched_enqueue(&v[0], false);
+	sched_enqueue(&v[1], false);
+	expect_next(0, 0);              /* [0, 10) */
+	block(0, 3);
+	assert_int_equal(v[0].slice_left, 7);
+	expect_next(3, 1);              /* [3, 13) */
+	sched_wake(&v[0], 4);
+	assert_true(sched.need_resched);
+	expect_next(4, 0);
+	assert_int_equal(sched.slice_end, 11);  /* 4 + the 7 it kept */
+	assert_int_equal(v[1].slice_left, 9);
+	EXPECT_QUEUE(1);
+	block(0, 6);
+	assert_int_equal(v[0].slice_left, 5);
+	expect_next(6, 1);
+	assert_int_equal(sched.slice_end, 15);
+	sched_wake(&v[0], 7);
+	expect_next(7, 0);
+	assert_int_equal(sched.slice_end, 12);
+	assert_int_equal(v[1].slice_left, 8);
+	/* its slice is over: 1 resumes with the rest of its own */
+	expect_next(12, 1);
+	assert_int_equal(sched.slice_end, 20);
+	EXPECT_QUEUE(0);
+	expect_next(20, 0);
+	assert_int_equal(sched.slice_end, 30);  /* a new round: full slice */
+}
+
+/* A short halt after the slice is used up: no preemption, to the tail. */
+static void test_halt_at_slice_end_queues_behind(void **state)
+{
+	(void)state;
+	sched_enqueue(&v[0], false);
+	sched_enqueue(&v[1], false);
+	sched_enqueue(&v[2], false);
+	expect_next(0, 0);
+	block(0, 10);                   /* halts exactly when the slice ends */
+	assert_int_equal(v[0].slice_left, 0);
+	expect_next(10, 1);
+	sched_wake(&v[0], 12);
+	assert_false(sched.need_resched);
+	EXPECT_QUEUE(2, 0);
+	expect_next(12, 1);             /* 1 keeps running */
+	expect_next(20, 2);
+	expect_next(30, 0);
+	assert_int_equal(sched.slice_end, 40);  /* fresh slice on its turn */
+}
+
+/* Asleep for a slice or longer: a fresh slice, at once (wake latency). */
+static void test_long_sleep_gets_fresh_slice(void **state)
+{
+	(void)state;
+	sched_enqueue(&v[0], false);
+	sched_enqueue(&v[1], false);
+	expect_next(0, 0);
+	block(0, 9);                    /* 1 tick left */
+	expect_next(9, 1);
+	sched_wake(&v[0], 19);          /* slept exactly one slice */
+	assert_true(sched.need_resched);
+	expect_next(19, 0);
+	assert_int_equal(sched.slice_end, 29);
+	EXPECT_QUEUE(1);
+	assert_int_equal(v[1].slice_left, 0);    /* its slice ended at 19 too */
+	/* slept just under a slice: only the tick it had left */
+	block(0, 20);
+	assert_int_equal(v[0].slice_left, 9);
+	expect_next(20, 1);
+	block(1, 21);
+	assert_null(sched_next(21));
+	sched_wake(&v[0], 29);
+	expect_next(29, 0);
+	assert_int_equal(sched.slice_end, 38);
+}
+
+/*
+ * The chaos-halts scenario in miniature (docs/robustness.md, bug 2): vCPU 0
+ * computes for `work` ticks, then halts for `pause` ticks, over and over;
+ * vCPU 1 never halts. Driven like core/main.c: wake the halted vCPU when its
+ * timer is due, pick, run to the earliest of the slice end, its wake-up and
+ * (for 0) the end of its work. Each must get about half the CPU: before the
+ * fix the halting vCPU got a fresh slice at every wake-up and took
+ * work / (work + pause) of it.
+ */
+static void run_halter(uint64_t slice, uint64_t work, uint64_t pause, double *share0,
+		       double *share1)
+{
+	uint64_t now = 0, wake_at = UINT64_MAX, left = work, ran[2] = { 0, 0 };
+	const uint64_t end = slice * 2000;
+
+	memset(v, 0, sizeof(v));
+	v[0].id = 0;
+	v[1].id = 1;
+	sched_init(slice);
+	sched_enqueue(&v[0], false);
+	sched_enqueue(&v[1], false);
+	while (now < end) {
+		struct vcpu *cur;
+		uint64_t until;
+
+		if (v[0].state == VCPU_BLOCKED && now >= wake_at) {
+			wake_at = UINT64_MAX;
+			sched_wake(&v[0], now);
+		}
+		cur = sched_next(now);
+		if (!cur) {
+			now = wake_at;
+			continue;
+		}
+		until = sched.slice_end < wake_at ? sched.slice_end : wake_at;
+		if (cur == &v[0] && now + left < until)
+			until = now + left;
+		assert_true(until > now);
+		ran[cur->id] += until - now;
+		if (cur == &v[0]) {
+			left -= until - now;
+			if (!left) {
+				left = work;
+				wake_at = until + pause;
+				sched_block_current(until);
+			}
+		}
+		now = until;
+	}
+	*share0 = (double)ran[0] / (double)(ran[0] + ran[1]);
+	*share1 = (double)ran[1] / (double)(ran[0] + ran[1]);
+}
+
+static void test_frequent_halts_are_fair(void **state)
+{
+	static const uint64_t cases[][3] = {
+		/* slice, work, pause: 10 ms slices, 150 us work, 1-20 us halts */
+		{ 10000, 150, 1 }, { 10000, 150, 10 }, { 10000, 150, 20 },
+		{ 10000, 37, 3 }, { 10000, 1, 1 }, { 10000, 9999, 1 },
+		{ 10000, 10001, 5 }, { 10, 3, 2 },
+	};
+	double s0, s1;
+
+	(void)state;
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+		run_halter(cases[i][0], cases[i][1], cases[i][2], &s0, &s1);
+		/* the halter gets no more than half; the other at least half
+		 * (it also gets the time the halter sleeps) */
+		if (s1 < 0.49 || s0 > 0.51 || s0 < 0.5 * (double)cases[i][1] /
+		    (double)(cases[i][1] + cases[i][2]) - 0.01)
+			fail_msg("slice %llu work %llu pause %llu: shares %.3f / %.3f",
+				 (unsigned long long)cases[i][0], (unsigned long long)cases[i][1],
+				 (unsigned long long)cases[i][2], s0, s1);
+	}
 }
 
 /* ------------------------------------------------------------ remove */
@@ -514,13 +680,13 @@ static void test_remove_current(void **state)
 	expect_next(11, 2);
 	expect_next(21, 1);
 	/* a preempted vCPU sitting second can be removed too */
-	v[3].state = VCPU_BLOCKED;
-	sched_wake(&v[3]);
+	asleep(3);
+	sched_wake(&v[3], 25);
 	expect_next(25, 3);
 	EXPECT_QUEUE(1, 2);
 	sched_remove(&v[1]);
 	EXPECT_QUEUE(2);
-	block(3);
+	block(3, 26);
 	expect_next(26, 2);
 }
 
@@ -624,14 +790,14 @@ static void test_random_operations(void **state)
 			}
 			break;
 		case 3:
-			sched_block_current();
+			sched_block_current(now);
 			break;
 		case 4:
 			sched_yield_current();
 			break;
 		case 5:
 		case 6:
-			sched_wake(x);
+			sched_wake(x, now);
 			break;
 		default:
 			if (x->state == VCPU_STOPPED) {
@@ -686,6 +852,10 @@ int main(void)
 		cmocka_unit_test_setup(test_promote_debt_is_repaid, setup),
 		cmocka_unit_test_setup(test_promote_keeps_slice_left, setup),
 		cmocka_unit_test_setup(test_promote_ignores_others, setup),
+		cmocka_unit_test_setup(test_halt_keeps_slice, setup),
+		cmocka_unit_test_setup(test_halt_at_slice_end_queues_behind, setup),
+		cmocka_unit_test_setup(test_long_sleep_gets_fresh_slice, setup),
+		cmocka_unit_test_setup(test_frequent_halts_are_fair, setup),
 		cmocka_unit_test_setup(test_remove, setup),
 		cmocka_unit_test_setup(test_remove_current, setup),
 		cmocka_unit_test_setup(test_switch_count, setup),

@@ -25,10 +25,9 @@
  *   report=<n>    progress line every n ops (default 10000)
  *   only=<class>  restrict to one op class (debugging; see class_names)
  *   hlv=0         leave hlv/hlvx/hsv out (default 1; see priv_words)
- *   halts=0       no WFI / retentive HSM suspend (default 1): a vCPU that
- *                 halts often gets more than its share under Tessera's
- *                 scheduler today (docs/robustness.md), which the soak's
- *                 fairness check must not see
+ *   halts=0       no WFI / retentive HSM suspend (default 1); a vCPU that
+ *                 halted often used to get more than its share (bug 2 in
+ *                 docs/robustness.md, fixed in core/sched.c)
  *
  * Output (first line first):
  *   chaos: seed <s> restart <k> base <b> mode <fatal|final> ops <n>
