@@ -1142,6 +1142,12 @@ def run(args):
     write_outputs(system, args.config, args.out)
 
 
+def one_line(text):
+    """Control characters from the config (a CR in a name, say) escaped, so
+    an error stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Command-line mistakes are one line and exit status 1, like config errors."""
 
@@ -1160,8 +1166,8 @@ def main(argv=None):
     try:
         run(args)
     except ConfigError as e:
-        reason = " ".join(e.reason.split("\n"))
-        print(f"{args.config}: {e.key}: {reason}", file=sys.stderr)
+        reason = one_line(" ".join(e.reason.split("\n")))
+        print(f"{args.config}: {one_line(e.key)}: {reason}", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"{args.config}: (output): {e.filename}: {e.strerror}", file=sys.stderr)

@@ -428,6 +428,8 @@ BAD = [
     ("bad-name-chars", vm_toml("Hello_A"), "vm[0].name", "bad name"),
     ("bad-name-long", vm_toml("a" * 16), "vm[0].name", "bad name"),
     ("bad-name-empty", vm_toml(""), "vm[0].name", "bad name"),
+    # found by tests/fuzz/fuzz_mkconfig.py: a CR in a name split the error line
+    ("bad-name-cr", vm_toml("count\\r"), "vm[0].name", 'bad name "count\\r"'),
     ("duplicate-name", vm_toml("x") + vm_toml("x"), "vm[1].name", 'duplicate name "x"'),
     ("vcpus-0", vm_toml(extra="vcpus = 0"), "vm[0].vcpus", "out of range: 0"),
     ("vcpus-9", vm_toml(extra="vcpus = 9"), "vm[0].vcpus", "out of range: 9"),
