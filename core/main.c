@@ -47,7 +47,14 @@ static void timers_check(uint64_t now)
 						sched_promote(v);
 						continue;
 					}
-					v->wake_at = arch_vcpu_next_event(v); /* masked: the next */
+					/* masked: watch its next event, but not one
+					 * already due (a timer that fired while its
+					 * interrupt is masked would be seen due again
+					 * at every check: a livelock of host timer
+					 * interrupts); it gets it on its turn */
+					uint64_t n = arch_vcpu_next_event(v);
+
+					v->wake_at = n > now ? n : UINT64_MAX;
 				}
 			} else if (v->state == VCPU_BLOCKED) {
 				if (v->wake_at <= now || arch_vcpu_irq_pending(v)) {

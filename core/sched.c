@@ -114,6 +114,8 @@ struct vcpu *sched_next(uint64_t now)
 	if (!v)
 		return NULL;
 	v->state = VCPU_RUNNING;
+	if (!v->slice_left)
+		v->promoted = false;            /* a turn of its own */
 	sched.slice_end = now + (v->slice_left ? v->slice_left : fresh_slice(v));
 	v->slice_left = 0;
 	if (v != cur)
@@ -177,8 +179,12 @@ void sched_wake(struct vcpu *v, uint64_t now)
  */
 void sched_promote(struct vcpu *v)
 {
-	if (v->state != VCPU_RUNNABLE)
+	/* once per turn: a vCPU that cannot take the interrupt yet (masked
+	 * in the guest) must not be promoted again and again while the vCPU
+	 * that would let it go on (an SMP peer holding a lock) never runs */
+	if (v->state != VCPU_RUNNABLE || v->promoted)
 		return;
+	v->promoted = true;
 	sched_remove(v);
 	sched_enqueue(v, true);
 	if (!v->slice_left) {
