@@ -114,8 +114,6 @@ struct vcpu *sched_next(uint64_t now)
 	if (!v)
 		return NULL;
 	v->state = VCPU_RUNNING;
-	if (!v->slice_left)
-		v->promoted = false;            /* a turn of its own */
 	sched.slice_end = now + (v->slice_left ? v->slice_left : fresh_slice(v));
 	v->slice_left = 0;
 	if (v != cur)
@@ -157,10 +155,21 @@ void sched_wake(struct vcpu *v, uint64_t now)
 		 * turn meanwhile; a fresh slice, at once. */
 		v->slice_left = sched.slice;
 	} else if (!v->slice_left) {
-		/* A short halt after using up its slice: its turn is over, it
-		 * queues behind the others (a fresh slice when it comes up). */
-		sched_enqueue(v, false);
-		return;
+		/* A short halt after using up its slice: its turn is over. It
+		 * takes its interrupt at once on a lent boost (paid back from
+		 * its next turn, as sched_promote's), unless it already owes a
+		 * slice: then it queues behind the others. */
+		if (v->slice_debt >= sched.slice) {
+			sched_enqueue(v, false);
+			return;
+		}
+		v->slice_left = boost_ticks();
+		v->slice_debt += v->slice_left;
+	} else if (v->slice_left < boost_ticks() && v->slice_debt < sched.slice) {
+		/* a sliver of slice left: topped up to a boost, lent too, so
+		 * the interrupt it woke for is handled in one go */
+		v->slice_debt += boost_ticks() - v->slice_left;
+		v->slice_left = boost_ticks();
 	}
 	/* Otherwise it preempts with the rest of the slice it halted in, so
 	 * halting briefly and often neither gains nor loses CPU time. */
@@ -179,12 +188,12 @@ void sched_wake(struct vcpu *v, uint64_t now)
  */
 void sched_promote(struct vcpu *v)
 {
-	/* once per turn: a vCPU that cannot take the interrupt yet (masked
-	 * in the guest) must not be promoted again and again while the vCPU
-	 * that would let it go on (an SMP peer holding a lock) never runs */
-	if (v->state != VCPU_RUNNABLE || v->promoted)
+	/* not beyond a slice of debt: a vCPU that cannot take the interrupt
+	 * yet (masked in the guest) must not be promoted again and again
+	 * while the vCPU that would let it go on (an SMP peer holding a lock)
+	 * never runs; it waits for its own turn then */
+	if (v->state != VCPU_RUNNABLE || v->slice_debt >= sched.slice)
 		return;
-	v->promoted = true;
 	sched_remove(v);
 	sched_enqueue(v, true);
 	if (!v->slice_left) {

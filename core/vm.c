@@ -245,7 +245,6 @@ void vm_start(struct vm *vm)
 		vm->vcpus[i].wake_at = UINT64_MAX;
 		vm->vcpus[i].slice_left = 0;
 		vm->vcpus[i].slice_debt = 0;
-		vm->vcpus[i].promoted = false;
 	}
 	arch_vcpu_reset(v0, vm->cfg->entry, 0, vm->cfg->dtb_gpa);
 	sched_enqueue(v0, false);
@@ -442,7 +441,6 @@ int vcpu_start(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 	arch_vcpu_reset(v, pc, arg0, arg1);
 	v->slice_left = 0;
 	v->slice_debt = 0;
-	v->promoted = false;
 	sched_enqueue(v, false);
 	return 0;
 }

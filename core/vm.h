@@ -42,7 +42,6 @@ struct vcpu {
 					 * own timer fires (it preempts then); UINT64_MAX: never */
 	uint64_t slice_left;            /* ticks left of its slice when it was preempted or halted */
 	uint64_t slice_debt;            /* boosts it got (sched_promote), owed from its next slices */
-	bool promoted;                  /* promoted since its last turn of its own */
 	uint64_t blocked_at;            /* host time it last halted */
 	struct vcpu_stats stats;
 	uint64_t share_mark;            /* run_ticks at the start of the sampling window */

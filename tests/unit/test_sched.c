@@ -324,9 +324,10 @@ static void test_promote_boost(void **state)
 	assert_int_equal(v[0].slice_debt, 0);
 }
 
-/* A boost is paid back from the next turn, and a vCPU is promoted at
- * most once per turn (one that cannot take its interrupt must not be
- * boosted again and again while its peer never runs). */
+/* Boosts are lent: paid back from the next turn; and a vCPU owing a
+ * whole slice is not promoted again until its own turn (one that cannot
+ * take its interrupt must not be boosted again and again while its peer
+ * never runs). */
 static void test_promote_debt_is_repaid(void **state)
 {
 	(void)state;
@@ -335,18 +336,18 @@ static void test_promote_debt_is_repaid(void **state)
 	sched_enqueue(&v[1], false);
 	expect_next(0, 0);
 	expect_next(10, 1);
-	sched_promote(&v[0]);
-	expect_next(11, 0);
-	expect_next(12, 1);                     /* boost over, 1 resumes */
-	assert_int_equal(v[0].slice_debt, 1);
+	for (uint64_t i = 0; i < SLICE; i++) {  /* one-tick boosts while 1 runs */
+		sched_promote(&v[0]);
+		expect_next(11 + 2 * i, 0);
+		expect_next(12 + 2 * i, 1);
+	}
+	assert_int_equal(v[0].slice_debt, SLICE);
 	sched.need_resched = false;
-	sched_promote(&v[0]);                   /* again in the same turn: ignored */
+	sched_promote(&v[0]);                   /* owes a slice: not again */
 	assert_false(sched.need_resched);
-	EXPECT_QUEUE(0);
-	expect_next(21, 0);                     /* 1 kept its whole slice */
-	assert_int_equal(sched.slice_end, 30);  /* 10 less the 1 it was lent */
-	assert_int_equal(v[0].slice_debt, 0);
-	assert_false(v[0].promoted);            /* its own turn: promotable again */
+	expect_next(40, 0);                     /* 1's slice (10 ticks) is over */
+	assert_int_equal(sched.slice_end, 41);  /* a turn never shorter than a boost */
+	assert_int_equal(v[0].slice_debt, 1);
 }
 
 /* Promoted after a wake-up preempted it: it keeps the rest of its slice. */
@@ -521,13 +522,15 @@ static void test_halt_at_slice_end_queues_behind(void **state)
 	block(0, 10);                   /* halts exactly when the slice ends */
 	assert_int_equal(v[0].slice_left, 0);
 	expect_next(10, 1);
-	sched_wake(&v[0], 12);
-	assert_false(sched.need_resched);
-	EXPECT_QUEUE(2, 0);
-	expect_next(12, 1);             /* 1 keeps running */
-	expect_next(20, 2);
-	expect_next(30, 0);
-	assert_int_equal(sched.slice_end, 40);  /* fresh slice on its turn */
+	sched_wake(&v[0], 12);          /* takes its interrupt on a lent boost */
+	assert_true(sched.need_resched);
+	expect_next(12, 0);
+	assert_int_equal(sched.slice_end, 12 + SLICE / SCHED_BOOST_DIV);
+	assert_int_equal(v[0].slice_debt, SLICE / SCHED_BOOST_DIV);
+	expect_next(13, 1);             /* 1 resumes with the rest of its slice */
+	expect_next(21, 2);
+	expect_next(31, 0);             /* its turn, shorter by the boost */
+	assert_int_equal(sched.slice_end, 41 - SLICE / SCHED_BOOST_DIV);
 }
 
 /* Asleep for a slice or longer: a fresh slice, at once (wake latency). */
