@@ -102,16 +102,24 @@ static bool console_drain(void)
 /* Everything queued out of the UART, for power-off and panics. */
 static void console_flush(void)
 {
-	for (int i = 0; tx_pending() && i < 10000000; i++)
-		console_drain();
+	for (unsigned long idle = 0; tx_pending() && idle < 100000000UL; idle++)
+		if (console_drain())
+			idle = 0;       /* bounded by a stuck UART, not by the ring's length */
 	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x40); i++)
 		;                       /* transmitter empty */
 }
 
+/*
+ * A full ring waits for the UART to take one FIFO's worth (16 bytes, ~1.4 ms
+ * under Bochs) rather than drop or overwrite what is queued. Only a UART
+ * that never empties its FIFO (none is there) loses the byte.
+ */
 void arch_console_putc(char c)
 {
-	if (tx_head - tx_tail == CONSOLE_RING)
-		console_flush();        /* full: wait rather than drop */
+	for (unsigned long i = 0; tx_head - tx_tail >= CONSOLE_RING && i < 100000000UL; i++)
+		console_drain();
+	if (tx_head - tx_tail >= CONSOLE_RING)
+		return;
 	tx_ring[tx_head++ % CONSOLE_RING] = c;
 	console_drain();
 }
