@@ -62,6 +62,9 @@ void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e);
 void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1);
 /* The guest PC of a vCPU (for messages). */
 uint64_t arch_vcpu_pc(struct vcpu *v);
+/* Print (console_printf) what decides whether the vCPU takes an interrupt:
+ * its interrupt enable, pending and in-service state, its timers. */
+void arch_vcpu_describe(struct vcpu *v);
 /* Raise or lower the vCPU's virtual external interrupt line. */
 void arch_vcpu_set_ext_irq(struct vcpu *v, bool level);
 /* True when an interrupt the vCPU has enabled is pending (wakes a halt). */

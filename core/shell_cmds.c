@@ -246,9 +246,11 @@ static void cmd_vm_info(const struct call *c)
 	info_config(vm);
 	info_memory(vm);
 	info_devices(vm);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		console_printf("  vcpu %u: %s, pc 0x%llx", i, vcpu_state(vm->vcpus[i].state),
 			       (unsigned long long)arch_vcpu_pc(&vm->vcpus[i]));
+		arch_vcpu_describe(&vm->vcpus[i]);
+	}
 }
 
 /* The lifecycle commands: run_cmd has checked the VM's state. */

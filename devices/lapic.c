@@ -171,6 +171,15 @@ static uint32_t ppr(const struct lapic *l)
 	return (l->tpr & 0xf0) >= isr_class ? l->tpr & 0xff : isr_class;
 }
 
+/* For `vm info`: the highest vector in service and requested (-1: none)
+ * and the processor priority, what decides whether an interrupt is taken. */
+void lapic_peek(const struct lapic *l, int *isr, int *irr, uint32_t *prio)
+{
+	*isr = vec_highest(l->isr);
+	*irr = vec_highest(l->irr);
+	*prio = ppr(l);
+}
+
 /* x2APIC logical ID: cluster = id[31:4], bit id[3:0] in the low 16 bits. */
 static uint32_t x2apic_ldr(uint32_t id)
 {

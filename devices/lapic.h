@@ -130,6 +130,8 @@ int lapic_mmio_write(void *dev, uint64_t off, unsigned size, uint64_t val);
 int lapic_set_irq(struct lapic *l, uint8_t vector, bool level_trigger);
 /* Highest IRR vector whose class is above PPR's, or -1. */
 int lapic_pending_vector(const struct lapic *l);
+/* Highest in-service and requested vectors (-1: none) and the PPR. */
+void lapic_peek(const struct lapic *l, int *isr, int *irr, uint32_t *prio);
 /* Injection of vector: IRR -> ISR. -1 if vector is not in IRR. */
 int lapic_ack(struct lapic *l, uint8_t vector);
 /* Whether the PIC's INTR reaches this CPU (APIC off, or LINT0 unmasked ExtINT). */

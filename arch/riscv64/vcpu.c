@@ -5,6 +5,7 @@
 #include "arch/riscv64/rv.h"
 #include "arch/riscv64/gstage.h"
 #include "arch/riscv64/insn.h"
+#include "core/console.h"
 #include "core/log.h"
 #include "core/palloc.h"
 #include "core/sched.h"
@@ -241,6 +242,20 @@ bool arch_vcpu_irq_pending(struct vcpu *v)
 		pend |= MIP_VSTIP;
 	/* hvip's VS bits sit one above the vsie bits that enable them */
 	return ((pend >> 1) & vsie & 0x222) != 0;
+}
+
+/* `vm info`: sstatus.SIE, the interrupts enabled and injected, the timer. */
+void arch_vcpu_describe(struct vcpu *v)
+{
+	bool live = v == loaded;
+	uint64_t vsie = live ? csr_read(CSR_VSIE) : v->arch.vsie;
+	uint64_t vss = live ? csr_read(CSR_VSSTATUS) : v->arch.vsstatus;
+
+	console_printf("    SIE %u, vsie 0x%llx, hvip 0x%llx, timer %s, vstimecmp 0x%llx",
+		       (vss & SSTATUS_SIE) ? 1 : 0, (unsigned long long)vsie,
+		       (unsigned long long)v->arch.hvip,
+		       rv_vcpu_timer_pending(v) ? "pending" : "quiet",
+		       (unsigned long long)v->arch.vstimecmp);
 }
 
 /* ------------------------------------------------------------ host timer */

@@ -7,7 +7,9 @@
  */
 #include "arch/x86_64/x86.h"
 #include "arch/x86_64/x86vcpu.h"
+#include "core/console.h"
 #include "core/log.h"
+#include "lib/printf.h"
 
 uint64_t x86_tsc_to_ns(uint64_t tsc)
 {
@@ -241,6 +243,32 @@ bool x86_pc_irq_pending(struct vcpu *v)
 		return false;
 	pc_update(v);
 	return pic_for(v) || lapic_pending_vector(&v->arch.lapic) >= 0;
+}
+
+/* `vm info`: IF, the LAPIC's priority state and timer, the 8259's INTR. */
+void x86_pc_describe(struct vcpu *v)
+{
+	const struct lapic *l = &v->arch.lapic;
+	uint64_t next, now = arch_now(), per_us = arch_ticks_per_sec() / 1000000;
+	char when[32] = "none";
+	int isr, irr;
+	uint32_t ppr;
+
+	if (!v->vm->arch.pc.present)
+		return;
+	next = x86_pc_next_event(v);
+	if (next <= now)
+		snprintf(when, sizeof(when), "due");
+	else if (next != UINT64_MAX)
+		snprintf(when, sizeof(when), "in %llu us",
+			 (unsigned long long)((next - now) / (per_us ? per_us : 1)));
+	lapic_peek(l, &isr, &irr, &ppr);
+	console_printf("    IF %u, lapic %s svr 0x%x tpr 0x%x ppr 0x%x, in service %d, "
+		       "requested %d, lvt timer 0x%x count %u%s, 8259 INTR %s, next event %s",
+		       (x86_plat.vendor->get_rflags(v) & RFLAGS_IF) ? 1 : 0,
+		       lapic_x2apic_mode(l) ? "x2apic" : lapic_xapic_mode(l) ? "xapic" : "off",
+		       l->svr, l->tpr, ppr, isr, irr, l->lvt[LAPIC_LVT_TIMER], l->tmict,
+		       l->t_running ? " running" : "", pic_for(v) ? "up" : "down", when);
 }
 
 /* Before entering v: inject its highest pending interrupt if it can take

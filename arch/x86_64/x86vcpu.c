@@ -244,6 +244,11 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 	return V->get_rip(v);
 }
 
+void arch_vcpu_describe(struct vcpu *v)
+{
+	x86_pc_describe(v);
+}
+
 void arch_vcpu_set_ext_irq(struct vcpu *v, bool level)
 {
 	UNUSED(v);

@@ -108,6 +108,7 @@ void x86_vcpu_sipi(struct vcpu *v, uint8_t vector);
 void x86_pc_reset(struct vm *vm);
 uint64_t x86_pc_next_event(struct vcpu *v);     /* host TSC, UINT64_MAX: none */
 bool x86_pc_irq_pending(struct vcpu *v);
+void x86_pc_describe(struct vcpu *v);
 bool x86_pc_inject(struct vcpu *v);  /* false: nothing pending */
 int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);  /* 1: not a chipset MSR */
 int x86_pc_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);

@@ -95,6 +95,10 @@ def test_vm_list_info_and_help():
     assert "  device uart16550 at 0x10000000-0x10000100, irq 10, console" in out
     assert any(re.fullmatch(r"  vcpu 0: (running|runnable), pc 0x8000[0-9a-f]+", l)
                for l in out), out
+    # and what decides whether it takes an interrupt
+    assert any(re.fullmatch(r"    SIE [01], vsie 0x[0-9a-f]+, hvip 0x[0-9a-f]+, "
+                            r"timer (pending|quiet), vstimecmp 0x[0-9a-f]+", l)
+               for l in out), out
 
     out = answer(cmd(child, "help"))
     for word in ("vm list", "vm info", "vm start", "vm stop", "vm restart", "vm pause",

@@ -43,6 +43,14 @@ def test_x86_shell_list_pause_stats_poweroff():
     stats = "\n".join(cmd(child, "stats counter-a"))
     assert re.search(r"exits: tick (\d+)", stats), stats
     assert "device uart16550 at port 0x3f8" in stats, stats
+    info = cmd(child, "vm info counter-a")
+    assert any(re.fullmatch(r"  vcpu 0: (running|runnable|halted), pc 0x[0-9a-f]+", l)
+               for l in info), info
+    # what decides whether it takes an interrupt: IF, the LAPIC, the 8259
+    assert any(re.fullmatch(r"    IF [01], lapic (x2apic|xapic|off) svr 0x[0-9a-f]+ tpr 0x[0-9a-f]+ "
+                            r"ppr 0x[0-9a-f]+, in service -?\d+, requested -?\d+, "
+                            r"lvt timer 0x[0-9a-f]+ count \d+( running)?, 8259 INTR (up|down), "
+                            r"next event (none|due|in \d+ us)", l) for l in info), info
     bad = cmd(child, "vm stop nosuchvm")
     assert len(bad) == 1 and bad[0].startswith("shell:"), bad
     child.send("poweroff\r")

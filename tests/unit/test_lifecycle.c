@@ -131,6 +131,11 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 	return v->arch.unused;
 }
 
+void arch_vcpu_describe(struct vcpu *v)
+{
+	(void)v;
+}
+
 void arch_vcpu_set_ext_irq(struct vcpu *v, bool level)
 {
 	(void)v, (void)level;

@@ -158,6 +158,11 @@ uint64_t arch_vcpu_pc(struct vcpu *v)
 	return 0x80000000 + v->id * 4;
 }
 
+void arch_vcpu_describe(struct vcpu *v)
+{
+	(void)v;
+}
+
 void arch_reboot(void)
 {
 	assert_true(reboot_armed);
