@@ -208,24 +208,46 @@ static void pc_update(struct vcpu *v)
 }
 
 /* Host TSC time of the earliest chipset timer event that concerns v. */
+/*
+ * Floors on how soon a device event is watched. A periodic source (the
+ * PIT, whatever its mode, and a periodic LAPIC timer) goes on without the
+ * guest, so one programmed at MHz rates would take the core with host
+ * timer interrupts: with its own interrupts off, the vCPU would exit
+ * before running a single instruction (bug 7), and while it waits its
+ * turn, its neighbour would pay. It is watched at most every 100 us (KVM
+ * limits periodic timers alike); its edges in between coalesce, as for a
+ * guest with interrupts off. A one-shot event needs a guest write each, so
+ * only a 1 us floor against absurd deadlines.
+ */
+#define PERIODIC_FLOOR_NS 100000ULL
+#define ONESHOT_FLOOR_NS  1000ULL
+
+static uint64_t floor_at(uint64_t t, uint64_t min)
+{
+	return t != UINT64_MAX && t < min ? min : t;
+}
+
 uint64_t x86_pc_next_event(struct vcpu *v)
 {
 	struct x86_pc *pc = &v->vm->arch.pc;
+	const struct lapic *l = &v->arch.lapic;
 	uint64_t ns = UINT64_MAX, now = vm_now_ns(v->vm), t;
+	bool periodic;
 
 	if (!pc->present)
 		return UINT64_MAX;
-	t = i8254_next_event_ns(&pc->pit);
+	t = floor_at(i8254_next_event_ns(&pc->pit), now + PERIODIC_FLOOR_NS);
 	ns = t < ns ? t : ns;
-	t = lapic_next_timer_event_ns(&v->arch.lapic);
+	periodic = ((l->lvt[LAPIC_LVT_TIMER] >> 17) & 3) == 1;
+	t = floor_at(lapic_next_timer_event_ns(&v->arch.lapic),
+		     now + (periodic ? PERIODIC_FLOOR_NS : ONESHOT_FLOOR_NS));
 	ns = t < ns ? t : ns;
 	t = cmos_next_event_in_ns(&pc->cmos);
 	if (t != UINT64_MAX && now + t < ns)
 		ns = now + t;
 	if (ns == UINT64_MAX)
 		return UINT64_MAX;
-	if (ns < now + 1000)
-		ns = now + 1000;        /* a 1 us floor: guests can ask for absurd rates */
+	ns = floor_at(ns, now + ONESHOT_FLOOR_NS);      /* the RTC: at most 8 kHz */
 	return x86_ns_to_tsc(ns) - v->vm->arch.tsc_offset;
 }
 
@@ -272,23 +294,24 @@ void x86_pc_describe(struct vcpu *v)
 }
 
 /* Before entering v: inject its highest pending interrupt if it can take
- * one now, else ask for an exit when it can. false: nothing was pending
- * (the chipset is quiet for v until its next event or a guest access). */
-bool x86_pc_inject(struct vcpu *v)
+ * one now, else ask for an exit when it can (X86_INJ_WINDOW). X86_INJ_NONE:
+ * nothing was pending (the chipset is quiet for v until its next event or
+ * a guest access). */
+enum x86_inj x86_pc_inject(struct vcpu *v)
 {
 	const struct x86_vendor_ops *V = x86_plat.vendor;
 	int vec;
 
 	if (!v->vm->arch.pc.present)
-		return false;
+		return X86_INJ_NONE;
 	pc_update(v);
 	if (!pic_for(v) && lapic_pending_vector(&v->arch.lapic) < 0) {
 		V->want_irq_window(v, false);
-		return false;
+		return X86_INJ_NONE;
 	}
 	if (!V->interruptible(v)) {
 		V->want_irq_window(v, true);
-		return true;
+		return X86_INJ_WINDOW;
 	}
 	if (pic_for(v)) {
 		vec = i8259_ack(&v->vm->arch.pc.pic);
@@ -296,10 +319,11 @@ bool x86_pc_inject(struct vcpu *v)
 		vec = lapic_pending_vector(&v->arch.lapic);
 		lapic_ack(&v->arch.lapic, (uint8_t)vec);
 	}
+	x86_vcpu_pre_inject(v);
 	V->inject(v, (uint8_t)vec, X86_EVENT_EXT, false, 0);
 	V->want_irq_window(v, false);
 	v->stats.irqs_injected++;
-	return true;
+	return X86_INJ_DONE;
 }
 
 int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)

@@ -270,6 +270,11 @@ static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	/* An event cut short by the exit goes in again (same format). */
 	if (F64(v, VMCB_EXITINTINFO) >> 31 & 1)
 		F64(v, VMCB_EVENTINJ) = F64(v, VMCB_EXITINTINFO);
+	/* the shadowed instruction stays recorded while the guest sits on it */
+	if (F64(v, VMCB_INT_SHADOW) & 1)
+		v->arch.shadow_rip = F64(v, VMCB_RIP);
+	else if (v->arch.shadow_rip != F64(v, VMCB_RIP))
+		v->arch.shadow_rip = 0;
 	code = F64(v, VMCB_EXITCODE);
 	info1 = F64(v, VMCB_EXITINFO1);
 	info2 = F64(v, VMCB_EXITINFO2);
@@ -342,6 +347,7 @@ static void svm_set_rip(struct vcpu *v, uint64_t rip)
 {
 	F64(v, VMCB_RIP) = rip;
 	F64(v, VMCB_INT_SHADOW) &= ~1ULL;       /* the shadow ends with the emulated insn */
+	v->arch.shadow_rip = 0;
 }
 
 static uint64_t svm_get_rax(struct vcpu *v) { return F64(v, VMCB_RAX); }

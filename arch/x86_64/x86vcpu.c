@@ -209,6 +209,7 @@ void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 	v->arch.xcr0 = XCR0_X87;
 	v->arch.init_pending = false;
 	v->arch.wait_sipi = false;
+	v->arch.shadow_rip = 0;
 	v->arch.pat = 0x0007040600070406ULL;    /* the power-on PAT */
 	memset(v->arch.xsave, 0, 4096);         /* XSTATE_BV = 0: init state */
 	if (fpu_owner == v)
@@ -262,6 +263,9 @@ bool arch_vcpu_irq_pending(struct vcpu *v)
 
 uint64_t arch_vcpu_next_event(struct vcpu *v)
 {
+	/* with interrupts off it can take none before it runs again */
+	if (!(V->get_rflags(v) & RFLAGS_IF))
+		return UINT64_MAX;
 	return x86_pc_next_event(v);
 }
 
@@ -608,6 +612,29 @@ static unsigned fetch_code(struct vcpu *v, uint8_t *buf, unsigned n)
 	return got;
 }
 
+/*
+ * Just before an external interrupt is injected. QEMU 7.2's VMRUN does not
+ * load the interrupt shadow from the VMCB (docs/robustness.md, bug 7): an
+ * exit that lands in the shadow of `sti; hlt` (a host interrupt, an
+ * interrupt window) re-enters without it, so an interrupt would be taken
+ * before the HLT and the guest would then halt with its wake-up already
+ * consumed, for good if nothing else comes. A CPU that honours the shadow
+ * halts and wakes at once, the interrupt returning past the HLT: do that
+ * here. Outside this case (shadow_rip is only set while the guest sits on
+ * a shadowed instruction, never on hardware that honours the shadow) it
+ * changes nothing.
+ */
+void x86_vcpu_pre_inject(struct vcpu *v)
+{
+	uint8_t op;
+
+	if (!v->arch.shadow_rip || v->arch.shadow_rip != V->get_rip(v))
+		return;
+	if (fetch_code(v, &op, 1) == 1 && op == 0xF4)
+		V->set_rip(v, v->arch.shadow_rip + 1);
+	v->arch.shadow_rip = 0;
+}
+
 static uint64_t *gpr_slot(struct vcpu *v, unsigned reg)
 {
 	static const size_t off[16] = {
@@ -778,8 +805,13 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
 	for (;;) {
 		if (resync || busy || rdtsc() >= next_dev) {
-			next_dev = x86_pc_next_event(v);
-			busy = x86_pc_inject(v);
+			enum x86_inj inj = x86_pc_inject(v);
+
+			busy = inj != X86_INJ_NONE;
+			/* while an interrupt waits for a window, later device
+			 * events could not be taken either: the window's exit
+			 * brings them up to date (no host interrupts for them) */
+			next_dev = inj == X86_INJ_WINDOW ? UINT64_MAX : x86_pc_next_event(v);
 			x86_plat.entry_deadline = x86_program_timer(next_dev < x86_plat.want_deadline ?
 								    next_dev : x86_plat.want_deadline);
 			resync = false;

@@ -109,7 +109,14 @@ void x86_pc_reset(struct vm *vm);
 uint64_t x86_pc_next_event(struct vcpu *v);     /* host TSC, UINT64_MAX: none */
 bool x86_pc_irq_pending(struct vcpu *v);
 void x86_pc_describe(struct vcpu *v);
-bool x86_pc_inject(struct vcpu *v);  /* false: nothing pending */
+/* Called by x86_pc_inject just before an external interrupt goes in. */
+void x86_vcpu_pre_inject(struct vcpu *v);
+enum x86_inj {
+	X86_INJ_NONE,           /* nothing pending */
+	X86_INJ_DONE,           /* an interrupt goes in at the next entry */
+	X86_INJ_WINDOW,         /* one waits for the guest to be interruptible */
+};
+enum x86_inj x86_pc_inject(struct vcpu *v);
 int x86_pc_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);  /* 1: not a chipset MSR */
 int x86_pc_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
 uint64_t x86_tsc_to_ns(uint64_t tsc);
