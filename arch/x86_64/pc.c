@@ -207,7 +207,6 @@ static void pc_update(struct vcpu *v)
 	lapic_timer_update(&v->arch.lapic);
 }
 
-/* Host TSC time of the earliest chipset timer event that concerns v. */
 /*
  * Floors on how soon a device event is watched. A periodic source (the
  * PIT, whatever its mode, and a periodic LAPIC timer) goes on without the
@@ -227,6 +226,7 @@ static uint64_t floor_at(uint64_t t, uint64_t min)
 	return t != UINT64_MAX && t < min ? min : t;
 }
 
+/* Host TSC time of the earliest chipset timer event that concerns v. */
 uint64_t x86_pc_next_event(struct vcpu *v)
 {
 	struct x86_pc *pc = &v->vm->arch.pc;
