@@ -77,8 +77,11 @@ static uint64_t boost_ticks(void)
  * shorter than a boost; the rest of the debt waits for the next turns). */
 static uint64_t fresh_slice(struct vcpu *v)
 {
-	uint64_t pay = v->slice_debt, max = sched.slice > boost_ticks() ? sched.slice - boost_ticks() : 0;
+	uint64_t pay = v->slice_debt, max;
 
+	if (likely(!pay))
+		return sched.slice;     /* the usual case, on every slice-end switch */
+	max = sched.slice > boost_ticks() ? sched.slice - boost_ticks() : 0;
 	if (pay > max)
 		pay = max;
 	v->slice_debt -= pay;

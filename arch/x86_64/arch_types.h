@@ -36,8 +36,8 @@ struct arch_vcpu {
 	struct lapic lapic;             /* with a "pc" device */
 	bool init_pending;              /* INIT arrived while it ran: stop at entry */
 	bool wait_sipi;                 /* stopped by INIT: a SIPI starts it */
-	/* RIP of the instruction an exit found in an STI/MOV-SS interrupt
-	 * shadow, until the guest leaves it (0: none); see x86_vcpu_pre_inject */
+	/* RIP of the last instruction an exit found in an STI/MOV-SS
+	 * interrupt shadow (0: none); see x86_vcpu_pre_inject */
 	uint64_t shadow_rip;
 	uint64_t pat;                   /* IA32_PAT as the guest wrote it */
 	uint64_t syscall_msrs[5];       /* VMX: STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE */

@@ -270,11 +270,11 @@ static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	/* An event cut short by the exit goes in again (same format). */
 	if (F64(v, VMCB_EXITINTINFO) >> 31 & 1)
 		F64(v, VMCB_EVENTINJ) = F64(v, VMCB_EXITINTINFO);
-	/* the shadowed instruction stays recorded while the guest sits on it */
-	if (F64(v, VMCB_INT_SHADOW) & 1)
+	/* the shadowed instruction, for x86_vcpu_pre_inject (a stale record
+	 * costs nothing: resuming past any HLT an interrupt meets is an
+	 * ordering a CPU may show too) */
+	if (unlikely(F64(v, VMCB_INT_SHADOW) & 1))
 		v->arch.shadow_rip = F64(v, VMCB_RIP);
-	else if (v->arch.shadow_rip != F64(v, VMCB_RIP))
-		v->arch.shadow_rip = 0;
 	code = F64(v, VMCB_EXITCODE);
 	info1 = F64(v, VMCB_EXITINFO1);
 	info2 = F64(v, VMCB_EXITINFO2);

@@ -620,9 +620,10 @@ static unsigned fetch_code(struct vcpu *v, uint8_t *buf, unsigned n)
  * before the HLT and the guest would then halt with its wake-up already
  * consumed, for good if nothing else comes. A CPU that honours the shadow
  * halts and wakes at once, the interrupt returning past the HLT: do that
- * here. Outside this case (shadow_rip is only set while the guest sits on
- * a shadowed instruction, never on hardware that honours the shadow) it
- * changes nothing.
+ * here. Only at the RIP of an exit in a shadow (the fetch stays off the
+ * injection path otherwise); if the record is stale, resuming past a HLT
+ * the interrupt meets is still an order a CPU may show (the HLT ran, the
+ * interrupt woke it).
  */
 void x86_vcpu_pre_inject(struct vcpu *v)
 {
