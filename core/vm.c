@@ -527,6 +527,13 @@ int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *v
 	return likely(r == 0) ? 0 : mmio_unclaimed(v, gpa, size, write, false, val, r);
 }
 
+int vm_pio(struct vcpu *v, uint64_t port, unsigned size, bool write, uint64_t *val)
+{
+	int r = bus_access(&v->vm->iobus, port, size, write, val);
+
+	return likely(r == 0) ? 0 : mmio_unclaimed(v, port, size, write, true, val, r);
+}
+
 void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r)
 {
 	mmio_fault(v, gpa, size, write, r);

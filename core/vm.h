@@ -113,6 +113,9 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e);
  * 0 when the guest goes on, else BUS_NO_DEVICE or BUS_REFUSED: then call
  * vm_mmio_fault (the VM's fault policy) and return to the core. */
 int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+/* The same for a port access on the VM's I/O bus (a port nothing answers
+ * reads all ones); a refused access goes to vm_mmio_fault too. */
+int vm_pio(struct vcpu *v, uint64_t port, unsigned size, bool write, uint64_t *val);
 void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r);
 /* Host address of [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);

@@ -26,10 +26,6 @@ struct arch_vcpu {
 	bool launched;                  /* VMX: VMLAUNCH done, VMRESUME from now on */
 	uint64_t xcr0;                  /* the guest's XCR0 */
 	uint8_t *xsave;                 /* XSAVE area, 64-byte aligned */
-	/* the port access an exit is waiting for */
-	uint64_t pio_next_rip;
-	uint8_t pio_size;
-	bool pio_in;
 	uint64_t mmio_next_rip;
 	uint8_t mmio_reg, mmio_size, mmio_dst;
 	bool mmio_high, mmio_sext;
@@ -52,6 +48,7 @@ struct x86_pc {
 	struct pci_stub pci;
 	struct debugport dbg;
 	struct ioapic ioapic;
+	bool lines_changed;             /* an ISA line moved since the last resync */
 };
 
 struct arch_vm {

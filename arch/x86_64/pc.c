@@ -63,6 +63,7 @@ static void isa_irq(void *opaque, unsigned irq, bool level)
 {
 	struct vm *vm = opaque;
 
+	vm->arch.pc.lines_changed = true;
 	i8259_set_irq(&vm->arch.pc.pic, irq, level);
 	ioapic_set_irq(&vm->arch.pc.ioapic, irq == 0 ? 2 : irq, level);
 }

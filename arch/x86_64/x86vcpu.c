@@ -748,37 +748,41 @@ static void complete_mmio_load(struct vcpu *v, uint64_t val)
 	set_reg(v, a->mmio_reg, val);
 }
 
-static void io_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
+/*
+ * A port access, finished here on the VM's I/O bus (vm_pio) rather than by
+ * a round trip through the core. true: return to the core with *e (the
+ * access was refused and the VM's fault policy applied, or the core has
+ * work: a vCPU woke, the console has news).
+ */
+static bool io_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
 {
-	e->reason = EXIT_MMIO;
-	e->mmio.pio = true;
-	e->mmio.gpa = x->port;
-	e->mmio.size = x->size;
-	e->mmio.write = !x->in;
-	e->mmio.value = x->in ? 0 : V->get_rax(v) & (x->size == 4 ? 0xFFFFFFFFULL :
-						     (1ULL << (8 * x->size)) - 1);
-	v->arch.pio_next_rip = x->next_rip;
-	v->arch.pio_size = x->size;
-	v->arch.pio_in = x->in;
+	uint64_t mask = x->size == 4 ? 0xFFFFFFFFULL : (1ULL << (8 * x->size)) - 1;
+	uint64_t val = x->in ? 0 : V->get_rax(v) & mask;
+	int r;
+
+	v->stats.exits[EXIT_MMIO]++;
+	r = vm_pio(v, x->port, x->size, !x->in, &val);
+	if (unlikely(r)) {
+		vm_mmio_fault(v, x->port, x->size, !x->in, r);
+		e->reason = EXIT_RESCHED;
+		return true;
+	}
+	if (x->in) {
+		uint64_t rax = V->get_rax(v);
+
+		/* a 32-bit result zero-extends; 8 and 16 bits merge */
+		V->set_rax(v, x->size == 4 ? (uint32_t)val : (rax & ~mask) | (val & mask));
+	}
+	V->set_rip(v, x->next_rip);
+	if (unlikely(sched.need_resched || console_changed)) {
+		e->reason = EXIT_RESCHED;
+		return true;
+	}
+	return false;
 }
 
 void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
 {
-	if (e->mmio.pio) {
-		if (v->arch.pio_in) {
-			uint64_t rax = V->get_rax(v), val = e->mmio.value;
-
-			if (v->arch.pio_size == 4)
-				rax = (uint32_t)val;    /* 32-bit results zero-extend */
-			else if (v->arch.pio_size == 2)
-				rax = (rax & ~0xFFFFULL) | (val & 0xFFFF);
-			else
-				rax = (rax & ~0xFFULL) | (val & 0xFF);
-			V->set_rax(v, rax);
-		}
-		V->set_rip(v, v->arch.pio_next_rip);
-		return;
-	}
 	if (!e->mmio.write)
 		complete_mmio_load(v, e->mmio.value);
 	V->set_rip(v, v->arch.mmio_next_rip);
@@ -876,8 +880,10 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 				fault(e, v, x.port, "string port I/O (INS/OUTS), which Tessera does not emulate");
 				return;
 			}
-			io_exit(v, &x, e);
-			return;
+			if (io_exit(v, &x, e))
+				return;
+			resync |= x86_pc_port_may_change(v, x.port);
+			continue;
 		case X86_EXIT_NPF:
 			if (mmio_exit(v, &x, e))
 				return;
