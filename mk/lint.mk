@@ -1,39 +1,59 @@
-# Static analysis (issue 8): `make lint` runs, over the RISC-V hypervisor's
-# sources (core/ devices/ lib/ arch/riscv64/):
-#   lint-cppcheck     cppcheck, warning/portability/performance checks;
-#                     accepted findings in .cppcheck-suppressions
-#   lint-tidy         clang-tidy with .clang-tidy, targeting riscv64 so the
-#                     inline assembly parses; accepted findings (file and
-#                     check) in .clang-tidy-suppressions
-#   lint-wconversion  every source compiled with -Wconversion (which in C
-#                     includes -Wsign-conversion) -Werror, -fsyntax-only
-# x86_64 joins when its back end is linted: add arch/x86_64 to LINT_DIRS
-# with its own target flags.
+# Static analysis (issue 8): `make lint` runs three linters over the
+# hypervisor's C sources, each directory with one target's flags:
+#   riscv64   core/ devices/ lib/ (plain C shared by both back ends,
+#             checked once) and arch/riscv64/
+#   x86_64    arch/x86_64/ (the x86 build's target flags: -m64
+#             -mno-red-zone -mgeneral-regs-only ...)
+# The linters:
+#   lint-cppcheck     cppcheck, warning/portability/performance checks, once
+#                     per target (-D__riscv, -D__x86_64__); accepted findings
+#                     in .cppcheck-suppressions
+#   lint-tidy         clang-tidy with .clang-tidy, --target riscv64 or x86_64
+#                     so the inline assembly parses; accepted findings (file
+#                     and check) in .clang-tidy-suppressions
+#   lint-wconversion  every source compiled with its target's compiler and
+#                     hypervisor flags plus -Wconversion (which in C includes
+#                     -Wsign-conversion) -Werror, -fsyntax-only
 
 .PHONY: lint lint-cppcheck lint-tidy lint-wconversion
 
-LINT_DIRS   ?= core devices lib arch/riscv64
-LINT_SRCS   := $(sort $(wildcard $(addsuffix /*.c,$(LINT_DIRS))))
+LINT_DIRS_riscv64 ?= core devices lib arch/riscv64
+LINT_DIRS_x86_64  ?= arch/x86_64
+LINT_SRCS_riscv64 := $(sort $(wildcard $(addsuffix /*.c,$(LINT_DIRS_riscv64))))
+LINT_SRCS_x86_64  := $(sort $(wildcard $(addsuffix /*.c,$(LINT_DIRS_x86_64))))
+LINT_SRCS   := $(LINT_SRCS_riscv64) $(LINT_SRCS_x86_64)
 LINT_OUT    := $(BUILD)/lint
 LINT_JOBS   ?= 2
-LINT_TIDY_FLAGS := --target=riscv64-unknown-elf -march=rv64imac -mabi=lp64 -mcmodel=medany \
-                   -std=gnu11 -ffreestanding -fno-builtin -I.
+LINT_CPPCHECK := cppcheck -q --enable=warning,portability,performance --std=c11 --platform=unix64 \
+                 -I. --inline-suppr --suppressions-list=.cppcheck-suppressions --error-exitcode=1
+LINT_TIDY_FLAGS := -std=gnu11 -ffreestanding -fno-builtin -I.
+LINT_TIDY_FLAGS_riscv64 := --target=riscv64-unknown-elf -march=rv64imac -mabi=lp64 -mcmodel=medany
+LINT_TIDY_FLAGS_x86_64  := --target=x86_64-unknown-elf -mno-red-zone -mgeneral-regs-only -mcmodel=small
+
+# $(call lint_tidy,ARCH): clang-tidy over that target's sources, LINT_JOBS
+# at a time, one output file per source.
+lint_tidy = printf '%s\n' $(LINT_SRCS_$1) | xargs -r -P $(LINT_JOBS) -I{} sh -c \
+    'clang-tidy --quiet "$$1" -- $(LINT_TIDY_FLAGS_$1) $(LINT_TIDY_FLAGS) > "$(LINT_OUT)/tidy/$$(echo $$1 | tr / _).txt" 2>&1; true' _ {}
+
+# $(call lint_wconversion,ARCH): each of that target's sources, as the
+# hypervisor build compiles it, with -Wconversion.
+lint_wconversion = for f in $(LINT_SRCS_$1); do \
+    $(CC_$1) $(COMMON_CFLAGS) $(CFLAGS_$1) -Wconversion -fsyntax-only $$f || exit 1; done
 
 lint: lint-cppcheck lint-tidy lint-wconversion
 	@echo "lint: clean ($(words $(LINT_SRCS)) files)"
 
 lint-cppcheck:
-	cppcheck -q --enable=warning,portability,performance --std=c11 --platform=unix64 \
-	    -I. -D__riscv=1 -D__riscv_xlen=64 --inline-suppr \
-	    --suppressions-list=.cppcheck-suppressions --error-exitcode=1 $(LINT_DIRS)
+	$(LINT_CPPCHECK) -D__riscv=1 -D__riscv_xlen=64 $(LINT_DIRS_riscv64)
+	$(LINT_CPPCHECK) -D__x86_64__=1 $(LINT_DIRS_x86_64)
 
 # LINT_TIDY_REUSE=1 re-checks the last run's output against the list only.
 lint-tidy:
 	@mkdir -p $(LINT_OUT)/tidy
 ifneq ($(LINT_TIDY_REUSE),1)
 	@rm -f $(LINT_OUT)/tidy/*.txt
-	@printf '%s\n' $(LINT_SRCS) | xargs -P $(LINT_JOBS) -I{} sh -c \
-	    'clang-tidy --quiet "$$1" -- $(LINT_TIDY_FLAGS) > "$(LINT_OUT)/tidy/$$(echo $$1 | tr / _).txt" 2>&1; true' _ {}
+	@$(call lint_tidy,riscv64)
+	@$(call lint_tidy,x86_64)
 endif
 	@cat $(LINT_OUT)/tidy/*.txt | grep -E ': (warning|error): ' | sed 's#^$(CURDIR)/##; s#^\./##' \
 	    | sort -u > $(LINT_OUT)/tidy.txt; true
@@ -51,9 +71,8 @@ endif
 	@echo "lint-tidy: $(words $(LINT_SRCS)) files, $$(wc -l < $(LINT_OUT)/tidy-found.txt) accepted (file, check) findings"
 
 lint-wconversion:
-	@for f in $(LINT_SRCS); do \
-	    $(CC_riscv64) $(COMMON_CFLAGS) $(CFLAGS_riscv64) -Wconversion -fsyntax-only $$f || exit 1; \
-	done
+	@$(call lint_wconversion,riscv64)
+	@$(call lint_wconversion,x86_64)
 	@echo "lint-wconversion: $(words $(LINT_SRCS)) files clean with -Wconversion"
 
 TEST_EXTRA += lint

@@ -325,7 +325,7 @@ static void memory_init(const struct mb_info *mbi)
 	}
 	palloc_reserve(0, (uint64_t)(uintptr_t)_hv_end);
 	palloc_reserve((uint64_t)(uintptr_t)_guest_images_start,
-		       (uint64_t)(uintptr_t)(_image_end - _guest_images_start));
+		       (uint64_t)((uintptr_t)_image_end - (uintptr_t)_guest_images_start));
 	palloc_reserve((uint64_t)(uintptr_t)mbi, sizeof(*mbi));
 	palloc_reserve(mbi->mmap_addr, mbi->mmap_length);
 	/* identity map covers 64 GiB: nothing above is usable */

@@ -98,8 +98,8 @@
 #define SVM_EXIT_SKINIT     0x086   /* STGI, CLGI, SKINIT */
 #define SVM_EXIT_NPF        0x400
 
-#define IOPM_SIZE  (3 * 4096)
-#define MSRPM_SIZE (2 * 4096)
+#define IOPM_SIZE  (3 * 4096UL)
+#define MSRPM_SIZE (2 * 4096UL)
 
 static uint64_t hsave_pa;
 

@@ -115,7 +115,7 @@ enum {
 #define VMX_EXIT_XSETBV     55
 #define VMX_EXIT_VMFUNC     59
 
-#define VMX_PT_BITMAP_SIZE  (2 * 4096)
+#define VMX_PT_BITMAP_SIZE  (2 * 4096UL)
 
 static uint32_t vmx_rev;
 static uint32_t pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
