@@ -749,6 +749,26 @@ static void complete_mmio_load(struct vcpu *v, uint64_t val)
 }
 
 /*
+ * After a port access: could it have changed what v should be injected or
+ * when its next chipset event is? Yes for the chipset's own ports (8259s,
+ * ELCR, PIT, port 0x61, CMOS) and when a device moved an ISA line (a UART
+ * raising IRQ 4); no for the rest (a UART's scratch or line status, the
+ * PCI ports, port 0x80, a port with no device).
+ */
+static bool port_may_change(struct vcpu *v, uint16_t port)
+{
+	struct x86_pc *pc = &v->vm->arch.pc;
+
+	if (pc->lines_changed) {
+		pc->lines_changed = false;
+		return true;
+	}
+	return port < 0x100 ? (port & ~1u) == 0x20 || (port & ~1u) == 0xa0 ||
+			      (port & ~3u) == 0x40 || port == 0x61 || (port & ~1u) == 0x70 :
+			      (port & ~1u) == 0x4d0;
+}
+
+/*
  * A port access, finished here on the VM's I/O bus (vm_pio) rather than by
  * a round trip through the core. true: return to the core with *e (the
  * access was refused and the VM's fault policy applied, or the core has
@@ -882,7 +902,7 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			}
 			if (io_exit(v, &x, e))
 				return;
-			resync |= x86_pc_port_may_change(v, x.port);
+			resync |= port_may_change(v, x.port);
 			continue;
 		case X86_EXIT_NPF:
 			if (mmio_exit(v, &x, e))

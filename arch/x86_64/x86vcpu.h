@@ -111,26 +111,6 @@ bool x86_pc_irq_pending(struct vcpu *v);
 void x86_pc_describe(struct vcpu *v);
 /* Called by x86_pc_inject just before an external interrupt goes in. */
 void x86_vcpu_pre_inject(struct vcpu *v);
-/*
- * After a port access: could it have changed what v should be injected or
- * when its next chipset event is? Yes for the chipset's own ports (8259s,
- * ELCR, PIT, port 0x61, CMOS) and when a device moved an ISA line (a UART
- * raising IRQ 4); no for the rest (a UART's scratch or line status, the
- * PCI ports, port 0x80, a port with no device).
- */
-static inline bool x86_pc_port_may_change(struct vcpu *v, uint16_t port)
-{
-	struct x86_pc *pc = &v->vm->arch.pc;
-
-	if (pc->lines_changed) {
-		pc->lines_changed = false;
-		return true;
-	}
-	return port < 0x100 ? (port & ~1u) == 0x20 || (port & ~1u) == 0xa0 ||
-			      (port & ~3u) == 0x40 || port == 0x61 || (port & ~1u) == 0x70 :
-			      (port & ~1u) == 0x4d0;
-}
-
 enum x86_inj {
 	X86_INJ_NONE,           /* nothing pending */
 	X86_INJ_DONE,           /* an interrupt goes in at the next entry */
