@@ -13,8 +13,9 @@ UART, the IOAPIC, and reads/writes inside the PC windows (0xa0000-0xfffff,
 all-ones reads and dropped writes, not a stop. Addresses at and above
 2^MAXPHYADDR (up to 2^48, the NPT/EPT limit, and 2^51) cannot be reached by
 the guest at all: its own page walk raises #PF with the RSVD bit; those run
-in the last boot. The victim checks its RAM against a pattern every 100 ms
-until after the prober is done.
+in the last boot. The victim checks its RAM against a pattern while the
+prober probes and after it is done (every 5 ms under QEMU, every 100 ms
+under Bochs: probe-vmx.toml).
 """
 import re
 import time
@@ -37,6 +38,9 @@ WINDOW_READS = {0xa0000, 0xfffff, 0xffff8, 0xc0000000, 0xfebffffc, 0xfec01000, 0
                 0xfee01000, 0xfffffff8, 0xffffffff}
 WINDOW_WRITES = {0xa0000, 0xfffff, 0xc0000000, 0xfee01000, 0xffffffff}
 GiB = 1 << 30
+# per back end: the same scenario, the victim's check timing fitted to the
+# emulator (see the configs)
+CONFIGS = {"svm": "robustness/probe", "vmx": "robustness/probe-vmx"}
 
 
 def in_window(a):
@@ -46,7 +50,7 @@ def in_window(a):
 @pytest.mark.parametrize("emu", EMUS)
 def test_x86_isolation_probe(emu):
     t0 = time.monotonic()
-    r = run("robustness/probe", timeout=300, arch="x86_64", **EMUS[emu])
+    r = run(CONFIGS[emu], timeout=300, arch="x86_64", **EMUS[emu])
     elapsed = time.monotonic() - t0
     assert r.status == 0, r.text[-3000:]
     assert not r.errors(), r.errors()
@@ -135,8 +139,11 @@ def test_x86_isolation_probe(emu):
     i_done = r.lines.index(f"[prober] {done[0]}")
     i_pass = next(i for i, l in enumerate(r.lines) if l.startswith("[victim] victim: PASS"))
     i_checks = [i for i, l in enumerate(r.lines) if l.startswith("[victim] victim: check ")]
-    assert i_pass > i_done and i_checks[-1] > i_done
+    assert i_pass > i_done
+    # it checked while the prober probed, and after its last probe
+    during = sum(1 for i in i_checks if i < i_done)
+    assert during >= 3 and len(checks) - during >= 3, (during, len(checks))
     assert "vm victim stopped: guest shutdown" in hv
     assert not [l for l in hv if l.startswith("vm victim") and "restart" in l]
     print(f"x86 isolation probe ({emu}): {n} probes ({nstop} stops, {npf} #PF beyond "
-          f"MAXPHYADDR {maxphy}), {len(checks)} victim checks, {elapsed:.1f} s")
+          f"MAXPHYADDR {maxphy}), {len(checks)} victim checks ({during} while it probed), {elapsed:.1f} s")
