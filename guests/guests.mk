@@ -26,7 +26,7 @@ GUEST_BASE    ?= 0x80000000
 GUESTS_riscv64     := hello counter isolation sbi-check timer echo fpcheck chaos prober victim bench
 GUEST_BINS_riscv64 := $(patsubst %,$(BUILD)/riscv64/guests/%.bin,$(GUESTS_riscv64))
 
-GUESTS_x86_64      := hello counter isolation timer devices-check fpcheck spin-cli bench chaos
+GUESTS_x86_64      := hello counter isolation timer devices-check fpcheck spin-cli bench chaos prober victim
 GUEST_BINS_x86_64  := $(patsubst %,$(BUILD)/x86_64/guests/%.bin,$(GUESTS_x86_64))
 
 G_COMMON      := guests/common
