@@ -302,6 +302,25 @@ class RiscV:
         return Row(label, self.name, f"{ratio:.3f} ({tess:.2f} s / {native:.2f} s, "
                    f"{self.linux_native}, median of 3)", "<= 1.15", judge(ratio <= 1.15))
 
+    def shared_rows(self, rows, fair, pair_sw, many_sw):
+        """The rows every back end reports alike (fairness, scale, Linux,
+        footprint), appended to rows; returns the footprint details."""
+        b = self.name
+        shares = ", ".join(f"{vm} {s * 100:.2f}%" for vm, s in sorted(fair.items()))
+        rows.append(Row("fairness, 2 CPU-bound VMs over 1 s of virtual time", b, shares,
+                        "50% +- 1% each",
+                        judge(all(abs(s - 0.5) <= 0.01 for s in fair.values()))))
+        scale = many_sw["mean"] / pair_sw["mean"]
+        rows.append(Row("scale: vCPU switch with 16 VMs / with 2 VMs", b,
+                        f"{scale:.4f} ({fmt_num(round(many_sw['mean'], 2))} / "
+                        f"{fmt_num(round(pair_sw['mean'], 2))})", "<= 1.1", judge(scale <= 1.1)))
+        rows.append(self.linux_row())
+        fp = footprint(self.elf("bench-exits"), self.arch)
+        rows.append(Row("footprint: text+rodata+data+bss without guest images", b,
+                        f"{fp['total'] / 1024:.1f} KiB", "<= 96 KiB",
+                        judge(fp["total"] <= 96 * 1024)))
+        return fp
+
     def rows(self, outs):
         ex, solo, native = outs["bench-exits"], outs["bench-solo"], outs["bare-metal"]
         rows = []
@@ -340,19 +359,7 @@ class RiscV:
         rows.append(Row("CPU-bound throughput, 1 VM / bare metal (same loop)", b,
                         f"{ratio:.5f} ({work_bm} / {work_hv} instr)", ">= 0.99",
                         judge(ratio >= 0.99)))
-        shares = ", ".join(f"{vm} {s * 100:.2f}%" for vm, s in sorted(fair.items()))
-        rows.append(Row("fairness, 2 CPU-bound VMs over 1 s of virtual time", b, shares,
-                        "50% +- 1% each",
-                        judge(all(abs(s - 0.5) <= 0.01 for s in fair.values()))))
-        scale = many_sw["mean"] / pair_sw["mean"]
-        rows.append(Row("scale: vCPU switch with 16 VMs / with 2 VMs", b,
-                        f"{scale:.4f} ({fmt_num(round(many_sw['mean'], 2))} / "
-                        f"{fmt_num(round(pair_sw['mean'], 2))})", "<= 1.1", judge(scale <= 1.1)))
-        rows.append(self.linux_row())
-        fp = footprint(self.elf("bench-exits"), self.arch)
-        rows.append(Row("footprint: text+rodata+data+bss without guest images", b,
-                        f"{fp['total'] / 1024:.1f} KiB", "<= 96 KiB",
-                        judge(fp["total"] <= 96 * 1024)))
+        fp = self.shared_rows(rows, fair, pair_sw, many_sw)
         pv = per_vm(self.elf("bench-exits"), self.config_path("bench-exits"))
         rows.append(Row("memory per VM besides its RAM", b,
                         f"{pv['total'] / 1024:.1f} KiB (struct vm {pv['vm'] / 1024:.1f} + "
@@ -633,19 +640,7 @@ class X86(RiscV):
         rows.append(Row("CPU-bound throughput, 1 VM with 10 ms slices / the same loop with no "
                         "exit (1 s slice)", b, f"{ratio:.5f} ({work_ref} / {work_hv} instr)",
                         ">= 0.99", judge(ratio >= 0.99)))
-        shares = ", ".join(f"{vm} {s * 100:.2f}%" for vm, s in sorted(fair.items()))
-        rows.append(Row("fairness, 2 CPU-bound VMs over 1 s of virtual time", b, shares,
-                        "50% +- 1% each",
-                        judge(all(abs(s - 0.5) <= 0.01 for s in fair.values()))))
-        scale = many_sw["mean"] / pair_sw["mean"]
-        rows.append(Row("scale: vCPU switch with 16 VMs / with 2 VMs", b,
-                        f"{scale:.4f} ({fmt_num(round(many_sw['mean'], 2))} / "
-                        f"{fmt_num(round(pair_sw['mean'], 2))})", "<= 1.1", judge(scale <= 1.1)))
-        rows.append(self.linux_row())
-        fp = footprint(self.elf("bench-exits"), self.arch)
-        rows.append(Row("footprint: text+rodata+data+bss without guest images", b,
-                        f"{fp['total'] / 1024:.1f} KiB", "<= 96 KiB",
-                        judge(fp["total"] <= 96 * 1024)))
+        fp = self.shared_rows(rows, fair, pair_sw, many_sw)
         syms = elf_symbols(self.elf("bench-exits"), self.arch)
         vm = sizeof_vm(self.elf("bench-exits"), self.arch)
         img = sum((sz + 4095) // 4096 * 4096 for n, (_, sz, _) in syms.items()
