@@ -57,6 +57,13 @@ void     rt_delay_us(uint64_t us);
 #define RT_WORK_STEPS 1000
 uint64_t rt_work(uint64_t x);
 
+/* ---- PRNG (rand.c): xorshift64* over rt_rng_state (never 0), seeded by
+ * the guest, e.g. with rt_splitmix(seed) */
+extern uint64_t rt_rng_state;
+uint64_t rt_splitmix(uint64_t x);
+uint64_t rt_rnd(void);
+uint64_t rt_below(uint64_t n);          /* uniform-ish in [0, n); 0 when n is 0 */
+
 /* ---- Tessera services (the architecture's runtime) */
 long rt_vm_id(void);            /* -1 when not running under Tessera */
 long rt_vcpu_id(void);          /* -1 when not running under Tessera */

@@ -47,36 +47,11 @@
 #define SBI_HSM_NONRET 0x80000000UL
 
 /* ---------------------------------------------------------------- PRNG */
-
-static uint64_t rng_state;
-
-static uint64_t splitmix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static uint64_t rnd(void)
-{
-    /* xorshift64* */
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-static uint64_t below(uint64_t n)
-{
-    return n ? rnd() % n : 0;
-}
+/* rt_rnd/rt_below over rt_rng_state: guests/common/rand.c */
 
 static int chance(unsigned per_1024)
 {
-    return (rnd() & 1023) < per_1024;
+    return (rt_rnd() & 1023) < per_1024;
 }
 
 /* ---------------------------------------------------------------- state */
@@ -205,14 +180,14 @@ static void report(const char *tail)
 /* A random value with a bias to interesting ones. */
 static unsigned long rand_val(void)
 {
-    switch (rnd() & 7) {
-    case 0: return below(16);
-    case 1: return ~0UL - below(4);
-    case 2: return 1UL << below(64);
-    case 3: return (unsigned long)(scratch + below(sizeof(scratch)));
-    case 4: return rt.ram_base + below(rt.ram_size);
-    case 5: return below(1ull << 41);
-    default: return rnd();
+    switch (rt_rnd() & 7) {
+    case 0: return rt_below(16);
+    case 1: return ~0UL - rt_below(4);
+    case 2: return 1UL << rt_below(64);
+    case 3: return (unsigned long)(scratch + rt_below(sizeof(scratch)));
+    case 4: return rt.ram_base + rt_below(rt.ram_size);
+    case 5: return rt_below(1ull << 41);
+    default: return rt_rnd();
     }
 }
 
@@ -230,7 +205,7 @@ static int in_devices(unsigned long a)
 
 static void arm_timer_soon(void)
 {
-    sbi_set_timer(rt_now() + 1 + below(200));  /* up to 20 us at 10 MHz */
+    sbi_set_timer(rt_now() + 1 + rt_below(200));  /* up to 20 us at 10 MHz */
     csr_set(sie, SIE_STIE);
 }
 
@@ -261,9 +236,9 @@ static volatile unsigned long sink;
 /* 16550: accepted sizes 1/2/4 at offsets 0..7, aligned. */
 static void op_uart(void)
 {
-    unsigned size = 1u << below(3);
-    unsigned long off = below(8) & ~(unsigned long)(size - 1);
-    if (rnd() & 1) {
+    unsigned size = 1u << rt_below(3);
+    unsigned long off = rt_below(8) & ~(unsigned long)(size - 1);
+    if (rt_rnd() & 1) {
         sink = mmio_load(UART_BASE + off, size);
     } else {
         unsigned long v = rand_val();
@@ -279,15 +254,15 @@ static void op_uart(void)
 static void op_plic(void)
 {
     unsigned long off;
-    switch (rnd() & 7) {
-    case 0: off = below(0x100); break;                              /* priorities */
-    case 1: off = 0x1000 + below(16); break;                        /* pending */
-    case 2: off = 0x2000 + 0x80 * below(10) + below(16); break;     /* enables */
-    case 3: case 4: off = 0x200000 + 0x1000 * below(10) + below(8); break;  /* thr/claim */
-    default: off = below(PLIC_SPAN); break;
+    switch (rt_rnd() & 7) {
+    case 0: off = rt_below(0x100); break;                              /* priorities */
+    case 1: off = 0x1000 + rt_below(16); break;                        /* pending */
+    case 2: off = 0x2000 + 0x80 * rt_below(10) + rt_below(16); break;     /* enables */
+    case 3: case 4: off = 0x200000 + 0x1000 * rt_below(10) + rt_below(8); break;  /* thr/claim */
+    default: off = rt_below(PLIC_SPAN); break;
     }
     off &= ~3UL;
-    if (rnd() & 1)
+    if (rt_rnd() & 1)
         sink = mmio_load(PLIC_BASE + off, 4);
     else
         mmio_store(PLIC_BASE + off, 4, rand_val());
@@ -297,18 +272,18 @@ static void op_plic(void)
 
 static void op_ram(void)
 {
-    unsigned size = 1u << below(4);
-    unsigned long a = (unsigned long)scratch + below(sizeof(scratch) - 16);
-    switch (rnd() & 7) {
+    unsigned size = 1u << rt_below(4);
+    unsigned long a = (unsigned long)scratch + rt_below(sizeof(scratch) - 16);
+    switch (rt_rnd() & 7) {
     case 0: case 1:                     /* any alignment: misaligned traps */
-        if (rnd() & 1)
+        if (rt_rnd() & 1)
             sink = mmio_load(a, size);
         else
-            mmio_store(a, size, rnd());
+            mmio_store(a, size, rt_rnd());
         break;
     case 2: {                           /* AMO / LR / SC, maybe misaligned */
-        unsigned long p = a & ~(rnd() & 1 ? 7UL : 0UL), v = rnd();
-        switch (rnd() & 3) {
+        unsigned long p = a & ~(rt_rnd() & 1 ? 7UL : 0UL), v = rt_rnd();
+        switch (rt_rnd() & 3) {
         case 0: __asm__ volatile("amoadd.w %0, %1, (%2)" : "=r"(v) : "r"(v), "r"(p) : "memory"); break;
         case 1: __asm__ volatile("amoswap.d %0, %1, (%2)" : "=r"(v) : "r"(v), "r"(p) : "memory"); break;
         case 2: __asm__ volatile("lr.d %0, (%1)" : "=r"(v) : "r"(p) : "memory"); break;
@@ -318,15 +293,15 @@ static void op_ram(void)
         break;
     }
     case 3:                             /* reads anywhere in its own RAM */
-        a = (rt.ram_base + below(rt.ram_size - 8)) & ~(unsigned long)(size - 1);
+        a = (rt.ram_base + rt_below(rt.ram_size - 8)) & ~(unsigned long)(size - 1);
         sink = mmio_load(a, size);
         break;
     default:                            /* aligned scratch */
         a &= ~(unsigned long)(size - 1);
-        if (rnd() & 1)
+        if (rt_rnd() & 1)
             sink = mmio_load(a, size);
         else
-            mmio_store(a, size, rnd());
+            mmio_store(a, size, rt_rnd());
         break;
     }
 }
@@ -345,9 +320,9 @@ static unsigned rand_csr(void)
         0xC1F, 0xC80, 0xF11, 0xF12, 0xF13, 0xF14, 0x001, 0x002, 0x003, 0x008,
         0x015, 0xDA0, 0x5C0, 0x9C0,
     };
-    if (rnd() & 1)
-        return interesting[below(sizeof(interesting) / sizeof(interesting[0]))];
-    return (unsigned)below(4096);
+    if (rt_rnd() & 1)
+        return interesting[rt_below(sizeof(interesting) / sizeof(interesting[0]))];
+    return (unsigned)rt_below(4096);
 }
 
 static uint32_t csr_insn(unsigned csr, unsigned f3, unsigned rs1, unsigned rd)
@@ -357,12 +332,12 @@ static uint32_t csr_insn(unsigned csr, unsigned f3, unsigned rs1, unsigned rd)
 
 static void op_csr(void)
 {
-    unsigned csr = rand_csr(), f3 = (unsigned)(1 + below(7));
+    unsigned csr = rand_csr(), f3 = (unsigned)(1 + rt_below(7));
     unsigned rs1 = 6;                   /* t1, or a 5-bit immediate */
     if (f3 == 4)
         f3 = 2;
     if (f3 >= 5)
-        rs1 = (unsigned)below(32);
+        rs1 = (unsigned)rt_below(32);
     else if (chance(300))
         rs1 = 0;                        /* csrr: read only */
     /* Keep the trap vector and the MMU ours: those two are only read. */
@@ -387,28 +362,28 @@ static void op_sbi(void)
 {
     unsigned long eid, fid, a[6];
     if (chance(800))
-        eid = eids[below(sizeof(eids) / sizeof(eids[0]))];
+        eid = eids[rt_below(sizeof(eids) / sizeof(eids[0]))];
     else
         eid = rand_val();
-    fid = chance(800) ? below(8) : rand_val();
+    fid = chance(800) ? rt_below(8) : rand_val();
     for (int i = 0; i < 6; i++)
         a[i] = rand_val();
 
     /* Calls that would end or freeze this VM for good are defused. */
     if (eid == SBI_EXT_SRST && fid == 0) {
         if (a[0] <= 2)
-            a[0] = 3 + below(100);      /* invalid type: -3 */
+            a[0] = 3 + rt_below(100);      /* invalid type: -3 */
     }
     if (eid == SBI_EXT_HSM) {
         if (fid == SBI_HSM_HART_STOP)
             fid = SBI_HSM_HART_GET_STATUS;
         if (fid == SBI_HSM_HART_SUSPEND) {
             if (a[0] == 0 && !use_halts) {
-                a[0] = 0x10000000UL + below(0x60000000UL);  /* reserved: -2/-3 */
+                a[0] = 0x10000000UL + rt_below(0x60000000UL);  /* reserved: -2/-3 */
             } else if (a[0] == 0) {
                 /* retentive: armed just before the call, below */
             } else if (a[0] == SBI_HSM_NONRET && in_ram(a[1], 2)) {
-                a[1] = rt.ram_base + rt.ram_size + below(1 << 20);   /* -5 */
+                a[1] = rt.ram_base + rt.ram_size + rt_below(1 << 20);   /* -5 */
             }
         }
     }
@@ -446,7 +421,7 @@ static void op_vendor(void)
 {
     /* fid 2 (yield) gives the neighbour the rest of the slice: rare, or
      * chaos would mostly wait */
-    unsigned long fid = chance(900) ? below(4) : rand_val();
+    unsigned long fid = chance(900) ? rt_below(4) : rand_val();
     if (fid == 2 && !chance(4))
         fid = 3;
     struct sbiret r = sbi_ecall(SBI_EXT_TESSERA, fid, rand_val(), rand_val(),
@@ -492,7 +467,7 @@ static const uint32_t priv_words[] = {
 static void op_priv(void)
 {
     unsigned first = use_hlv ? 0 : N_HLV;
-    unsigned k = first + (unsigned)below(sizeof(priv_words) / sizeof(priv_words[0]) + 3 - first);
+    unsigned k = first + (unsigned)rt_below(sizeof(priv_words) / sizeof(priv_words[0]) + 3 - first);
     if (k < sizeof(priv_words) / sizeof(priv_words[0])) {
         sink = exec_word(priv_words[k], rand_val());
         return;
@@ -519,8 +494,8 @@ static void op_word(void)
         0x13, 0x33, 0x37, 0x17, 0x1B, 0x3B, 0x53, 0x43, 0x47, 0x4B, 0x4F,
         0x0F, 0x73, 0x0B, 0x2B, 0x5B, 0x7B, 0x57, 0x77, 0x1F, 0x3F, 0x7F,
     };
-    uint32_t w = (uint32_t)rnd();
-    uint32_t opc = ok_opcodes[below(sizeof(ok_opcodes))];
+    uint32_t w = (uint32_t)rt_rnd();
+    uint32_t opc = ok_opcodes[rt_below(sizeof(ok_opcodes))];
     w = (w & ~0x7Fu) | opc;
     w = (w & ~(0x1Fu << 7)) | (5u << 7);            /* rd = t0 / ft5 */
     if (opc == 0x73) {
@@ -541,15 +516,15 @@ static void op_word(void)
 
 static void op_irq(void)
 {
-    switch (rnd() & 7) {
-    case 0: csr_write(sie, rnd() & (SIE_SSIE | SIE_STIE | SIE_SEIE)); break;
+    switch (rt_rnd() & 7) {
+    case 0: csr_write(sie, rt_rnd() & (SIE_SSIE | SIE_STIE | SIE_SEIE)); break;
     case 1: irq_enable(); break;
     case 2: irq_disable(); break;
     case 3: csr_set(sip, SIP_SSIP); break;
-    case 4: sbi_set_timer(rt_now() + below(5000)); break;
+    case 4: sbi_set_timer(rt_now() + rt_below(5000)); break;
     case 5: sbi_send_ipi(1, 0); break;
-    case 6: sbi_set_timer(rnd()); break;
-    default: csr_write(sstatus, (csr_read(sstatus) & ~0x122UL) | (rnd() & 0x122UL)); break;
+    case 6: sbi_set_timer(rt_rnd()); break;
+    default: csr_write(sstatus, (csr_read(sstatus) & ~0x122UL) | (rt_rnd() & 0x122UL)); break;
     }
 }
 
@@ -562,11 +537,11 @@ static void op_wfi(void)
     unsigned long s = csr_read(sstatus) & SSTATUS_SIE, e = csr_read(sie);
     irq_disable();
     arm_timer_soon();
-    if (rnd() & 1)
+    if (rt_rnd() & 1)
         wfi();
     else
         sbi_hart_suspend(0, 0, 0);
-    if (s && (rnd() & 1))
+    if (s && (rt_rnd() & 1))
         irq_enable();                   /* take it in the handler */
     sbi_set_timer(UINT64_MAX);
     csr_write(sie, e);
@@ -577,9 +552,9 @@ static void op_wfi(void)
 static void op_irqoff(void)
 {
     unsigned long s = csr_read(sstatus) & SSTATUS_SIE;
-    unsigned long n = 1000 + below(20000);
+    unsigned long n = 1000 + rt_below(20000);
     irq_disable();
-    if (rnd() & 1)
+    if (rt_rnd() & 1)
         sbi_set_timer(0);               /* a pending timer it does not take */
     for (volatile unsigned long i = 0; i < n; i++)
         ;
@@ -610,14 +585,14 @@ static void paging_with(unsigned long pte)
     irq_disable();
     csr_write(satp, SATP_SV39 | ((unsigned long)pt_root >> 12));
     __asm__ volatile("sfence.vma" ::: "memory");
-    va = 0xC0000000UL + (below(1UL << 30) & ~7UL);
-    if (rnd() & 1)
+    va = 0xC0000000UL + (rt_below(1UL << 30) & ~7UL);
+    if (rt_rnd() & 1)
         sink = *(volatile uint64_t *)va;
     else
-        *(volatile uint64_t *)va = rnd();
+        *(volatile uint64_t *)va = rt_rnd();
     /* rewrite the live entry without sfence.vma (stale TLB entries are
      * allowed to be used), then access again */
-    pt_root[3] = rnd() & ~(0x3FFUL << 54) & ~PTE_V;
+    pt_root[3] = rt_rnd() & ~(0x3FFUL << 54) & ~PTE_V;
     sink = *(volatile uint64_t *)(va ^ 8);
     csr_write(satp, 0);
     __asm__ volatile("sfence.vma" ::: "memory");
@@ -630,10 +605,10 @@ static void op_paging(void)
 {
     unsigned long leaf = PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D, pte;
 
-    switch (rnd() & 3) {
+    switch (rt_rnd() & 3) {
     case 0:     /* a random leaf into own RAM: never 1 GiB aligned -> misaligned superpage */
-        pte = (rnd() & 0x3FF) | PTE_V | PTE_R |
-              (((rt.ram_base + below(rt.ram_size)) >> 12) | 1) << 10;
+        pte = (rt_rnd() & 0x3FF) | PTE_V | PTE_R |
+              (((rt.ram_base + rt_below(rt.ram_size)) >> 12) | 1) << 10;
         break;
     case 1:     /* non-leaf to an empty table: the walk finds V=0 */
         pte = ((unsigned long)pt_empty >> 12) << 10 | PTE_V;
@@ -642,7 +617,7 @@ static void op_paging(void)
         pte = ((rt.ram_base >> 12) << 10) | PTE_V | PTE_W | PTE_A | PTE_D;
         break;
     default:    /* invalid, random rest */
-        pte = rnd() & ~(0x3FFUL << 54) & ~PTE_V;
+        pte = rt_rnd() & ~(0x3FFUL << 54) & ~PTE_V;
         break;
     }
     (void)leaf;
@@ -656,13 +631,13 @@ static unsigned long outside_gpa(unsigned size)
 {
     for (;;) {
         unsigned long a;
-        switch (rnd() & 7) {
-        case 0: a = rnd(); break;                                   /* anywhere */
-        case 1: a = rt.ram_base + rt.ram_size + below(1 << 24); break;   /* just past RAM */
-        case 2: a = rt.ram_base - 1 - below(1 << 24); break;        /* just below RAM */
-        case 3: a = UART_BASE + UART_SPAN + below(0x1000); break;   /* past the UART */
-        case 4: a = PLIC_BASE - 1 - below(0x1000); break;
-        default: a = below(1ull << 41); break;                      /* the G-stage space */
+        switch (rt_rnd() & 7) {
+        case 0: a = rt_rnd(); break;                                   /* anywhere */
+        case 1: a = rt.ram_base + rt.ram_size + rt_below(1 << 24); break;   /* just past RAM */
+        case 2: a = rt.ram_base - 1 - rt_below(1 << 24); break;        /* just below RAM */
+        case 3: a = UART_BASE + UART_SPAN + rt_below(0x1000); break;   /* past the UART */
+        case 4: a = PLIC_BASE - 1 - rt_below(0x1000); break;
+        default: a = rt_below(1ull << 41); break;                      /* the G-stage space */
         }
         a &= ~(unsigned long)(size - 1);
         if (!in_ram(a, size) && !in_devices(a) && !in_devices(a + size - 1))
@@ -673,10 +648,10 @@ static unsigned long outside_gpa(unsigned size)
 static void do_fatal(void)
 {
     char tail[96];
-    unsigned size = 1u << below(4);
+    unsigned size = 1u << rt_below(4);
     unsigned long a;
 
-    switch (rnd() & 7) {
+    switch (rt_rnd() & 7) {
     case 0: case 1:
         a = outside_gpa(size);
         snprintf(tail, sizeof(tail), " fatal %u-byte load at 0x%lx", size, a);
@@ -687,16 +662,16 @@ static void do_fatal(void)
         a = outside_gpa(size);
         snprintf(tail, sizeof(tail), " fatal %u-byte store at 0x%lx", size, a);
         report(tail);
-        mmio_store(a, size, rnd());
+        mmio_store(a, size, rt_rnd());
         break;
     case 3: {                           /* sizes/offsets the devices refuse */
-        int load = rnd() & 1;
-        if (rnd() & 1) {
-            a = UART_BASE + 8 * below(UART_SPAN / 8);       /* 8 bytes: never accepted */
+        int load = rt_rnd() & 1;
+        if (rt_rnd() & 1) {
+            a = UART_BASE + 8 * rt_below(UART_SPAN / 8);       /* 8 bytes: never accepted */
             size = 8;
         } else {
-            a = PLIC_BASE + (below(PLIC_SPAN) & ~7UL);      /* only 4 is accepted */
-            size = (rnd() & 1) ? 8 : 1 + (unsigned)(rnd() & 1);
+            a = PLIC_BASE + (rt_below(PLIC_SPAN) & ~7UL);      /* only 4 is accepted */
+            size = (rt_rnd() & 1) ? 8 : 1 + (unsigned)(rt_rnd() & 1);
         }
         snprintf(tail, sizeof(tail), " fatal refused %u-byte %s at 0x%lx", size,
                  load ? "load" : "store", a);
@@ -704,19 +679,19 @@ static void do_fatal(void)
         if (load)
             sink = mmio_load(a, size);
         else
-            mmio_store(a, size, rnd());
+            mmio_store(a, size, rt_rnd());
         break;
     }
     case 4:                             /* atomics and FP on MMIO: not emulated */
-        if (rnd() & 1) {
+        if (rt_rnd() & 1) {
             unsigned long v = 1;
-            a = UART_BASE + 4 * below(2);
+            a = UART_BASE + 4 * rt_below(2);
             snprintf(tail, sizeof(tail), " fatal amoor.w on MMIO at 0x%lx", a);
             report(tail);
             __asm__ volatile("amoor.w %0, %1, (%2)" : "=r"(v) : "r"(v), "r"(a) : "memory");
             sink = v;
         } else {
-            a = PLIC_BASE + 8 * below(PLIC_SPAN / 8);
+            a = PLIC_BASE + 8 * rt_below(PLIC_SPAN / 8);
             snprintf(tail, sizeof(tail), " fatal fld on MMIO at 0x%lx", a);
             report(tail);
             csr_set(sstatus, 1UL << 13);            /* FS = initial */
@@ -725,20 +700,20 @@ static void do_fatal(void)
         }
         break;
     case 5:
-        if (rnd() & 1) {                /* misaligned device access */
-            size = 2u << below(3);
-            a = (rnd() & 1 ? UART_BASE + below(8) : PLIC_BASE + below(PLIC_SPAN - 8)) |
-                (1 + below(size - 1));
+        if (rt_rnd() & 1) {                /* misaligned device access */
+            size = 2u << rt_below(3);
+            a = (rt_rnd() & 1 ? UART_BASE + rt_below(8) : PLIC_BASE + rt_below(PLIC_SPAN - 8)) |
+                (1 + rt_below(size - 1));
             snprintf(tail, sizeof(tail), " fatal misaligned %u-byte device load at 0x%lx", size, a);
             report(tail);
             sink = mmio_load(a, size);
             break;
         }
         report(" fatal sbi reboot");
-        sbi_system_reset(1 + (rnd() & 1), rnd() & 1);
+        sbi_system_reset(1 + (rt_rnd() & 1), rt_rnd() & 1);
         break;
     case 6: {                           /* a random page-table entry: its walk or access leaves memory */
-        unsigned long pte = (rnd() & ~(0x3FFUL << 54)) | PTE_V;
+        unsigned long pte = (rt_rnd() & ~(0x3FFUL << 54)) | PTE_V;
         snprintf(tail, sizeof(tail), " fatal paging pte=0x%lx", pte);
         report(tail);
         paging_with(pte);
@@ -767,7 +742,7 @@ static void do_op(int cls)
     class_count[cls]++;
     chaos_now[0] = ops;
     chaos_now[1] = (unsigned long)cls;
-    chaos_now[2] = rng_state;
+    chaos_now[2] = rt_rng_state;
     switch (cls) {
     case OP_CSR: op_csr(); break;
     case OP_SBI: op_sbi(); break;
@@ -786,7 +761,7 @@ static void do_op(int cls)
 
 static int pick_class(unsigned total)
 {
-    unsigned r = (unsigned)below(total);
+    unsigned r = (unsigned)rt_below(total);
     for (int c = 0; c < OP_NR; c++) {
         if (c == OP_WFI && !use_halts)
             continue;
@@ -810,7 +785,7 @@ void gmain(unsigned long hartid, const void *fdt)
     use_halts = rt_arg_ulong("halts", 1) != 0;
     struct sbiret rs = sbi_tessera_restarts();
     unsigned long restart = rs.error ? 0 : (unsigned long)rs.value;
-    uint64_t seed = splitmix(base + restart * 0x9E3779B97F4A7C15ull);
+    uint64_t seed = rt_splitmix(base + restart * 0x9E3779B97F4A7C15ull);
     char only[16];
     unsigned total = 0;
 
@@ -823,7 +798,7 @@ void gmain(unsigned long hartid, const void *fdt)
     if (!every)
         every = 10000;
     fatal_mode = restart < runs;
-    rng_state = seed ? seed : 1;
+    rt_rng_state = seed ? seed : 1;
     printf("chaos: seed %lu restart %lu base %lu mode %s ops %lu\n", (unsigned long)seed,
            restart, base, fatal_mode ? "fatal" : "final", nops);
     for (int c = 0; c < OP_NR; c++)
@@ -832,7 +807,7 @@ void gmain(unsigned long hartid, const void *fdt)
     rt_set_trap_handler(trap);
 
     for (ops = 0; ops < nops; ) {
-        if (fatal_mode && below(1000000) < ppm)
+        if (fatal_mode && rt_below(1000000) < ppm)
             do_fatal();
         do_op(only_class >= 0 ? only_class : pick_class(total));
         ops++;

@@ -29,34 +29,8 @@
 #define IOAPIC_SPAN 0x1000UL
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---------------------------------------------------------------- PRNG */
-
-static uint64_t rng_state;
-
-static uint64_t splitmix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static uint64_t rnd(void)
-{
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-static uint64_t below(uint64_t n)
-{
-    return n ? rnd() % n : 0;
-}
-
 /* ---------------------------------------------------------------- state */
+/* the PRNG (rt_rnd/rt_below over rt_rng_state) is guests/common/rand.c */
 
 volatile uint64_t chaos_recover;         /* where a faulting instruction resumes */
 static volatile unsigned long traps, irqs, unexpected, timer_irqs;
@@ -158,15 +132,15 @@ static void report(const char *tail)
 
 static uint64_t rand_val(void)
 {
-    switch (rnd() & 7) {
+    switch (rt_rnd() & 7) {
     case 0: return 0;
     case 1: return (uint64_t)-1;
-    case 2: return 1ull << below(64);
-    case 3: return below(256);
-    case 4: return (uint64_t)(uintptr_t)scratch + below(sizeof(scratch));
-    case 5: return below(ram_end);
-    case 6: return rnd() & 0xffffffffu;
-    default: return rnd();
+    case 2: return 1ull << rt_below(64);
+    case 3: return rt_below(256);
+    case 4: return (uint64_t)(uintptr_t)scratch + rt_below(sizeof(scratch));
+    case 5: return rt_below(ram_end);
+    case 6: return rt_rnd() & 0xffffffffu;
+    default: return rt_rnd();
     }
 }
 
@@ -199,18 +173,18 @@ static void pio(uint16_t port, unsigned size, int write, uint32_t val)
 static void op_pio(void)
 {
     uint16_t port;
-    unsigned size = 1u << below(3);
+    unsigned size = 1u << rt_below(3);
 
-    switch (rnd() & 3) {
-    case 0: port = (uint16_t)rnd(); break;
-    case 1: port = (uint16_t)below(0x100); break;
+    switch (rt_rnd() & 3) {
+    case 0: port = (uint16_t)rt_rnd(); break;
+    case 1: port = (uint16_t)rt_below(0x100); break;
     case 2: {
         static const uint16_t hot[] = { 0x604, 0xb004, 0xf4, 0xcf9, 0x64, 0x60, 0x92, 0xe9,
                                         0x402, 0x510, 0x511, 0x3f8, 0x2f8, 0xcf8, 0xcfc, 0x80 };
-        port = (uint16_t)(hot[below(ARRAY_SIZE(hot))] + below(4));
+        port = (uint16_t)(hot[rt_below(ARRAY_SIZE(hot))] + rt_below(4));
         break;
     }
-    default: port = (uint16_t)(rt.uart_port + below(8)); break;
+    default: port = (uint16_t)(rt.uart_port + rt_below(8)); break;
     }
     if (dev_port(port))
         size = 1;
@@ -220,36 +194,36 @@ static void op_pio(void)
      * would make the handler's next IMR write an ICW2 (vectors < 32) */
     if (port == 0x20 || port == 0xa0 || port == 0x4d0 || port == 0x4d1)
         return;
-    pio(port, size, (int)(rnd() & 1), (uint32_t)rand_val());
+    pio(port, size, (int)(rt_rnd() & 1), (uint32_t)rand_val());
 }
 
 /* The PC chipset: PIC (vectors 0x20-0x2f, as set up in gmain), PIT, port
  * 0x61, CMOS, PCI config, debug port; 1-byte accesses. */
 static void op_chipset(void)
 {
-    uint8_t v = (uint8_t)rnd();
+    uint8_t v = (uint8_t)rt_rnd();
 
-    switch (below(8)) {
-    case 0: sink = inb((uint16_t)(rnd() & 1 ? 0x20 + below(2) : 0xa0 + below(2))); break;
+    switch (rt_below(8)) {
+    case 0: sink = inb((uint16_t)(rt_rnd() & 1 ? 0x20 + rt_below(2) : 0xa0 + rt_below(2))); break;
     case 1:                             /* IMR; IRQ 0 (PIT) and 8 (RTC) stay masked */
-        if (rnd() & 1)
+        if (rt_rnd() & 1)
             outb(0x21, v | 1);
         else
             outb(0xa1, v | 1);
         break;
-    case 2: outb(rnd() & 1 ? 0x20 : 0xa0, (uint8_t)(0x08 | (v & 0x63)));  /* OCW3 */
+    case 2: outb(rt_rnd() & 1 ? 0x20 : 0xa0, (uint8_t)(0x08 | (v & 0x63)));  /* OCW3 */
         break;
-    case 3: pio((uint16_t)(0x40 + below(4)), 1, (int)(rnd() & 1), v); break;
-    case 4: pio(0x61, 1, (int)(rnd() & 1), v); break;
-    case 5: pio((uint16_t)(0x70 + below(2)), 1, (int)(rnd() & 1), v); break;
+    case 3: pio((uint16_t)(0x40 + rt_below(4)), 1, (int)(rt_rnd() & 1), v); break;
+    case 4: pio(0x61, 1, (int)(rt_rnd() & 1), v); break;
+    case 5: pio((uint16_t)(0x70 + rt_below(2)), 1, (int)(rt_rnd() & 1), v); break;
     case 6:
-        if (rnd() & 1)
-            outl(0xcf8, (uint32_t)rnd());
+        if (rt_rnd() & 1)
+            outl(0xcf8, (uint32_t)rt_rnd());
         else
-            sink = inl((uint16_t)(0xcfc + (rnd() & 0)));
-        pio((uint16_t)(0xcf8 + below(8)), 1, (int)(rnd() & 1), v);
+            sink = inl((uint16_t)(0xcfc + (rt_rnd() & 0)));
+        pio((uint16_t)(0xcf8 + rt_below(8)), 1, (int)(rt_rnd() & 1), v);
         break;
-    default: pio(0x80, 1, (int)(rnd() & 1), v); break;
+    default: pio(0x80, 1, (int)(rt_rnd() & 1), v); break;
     }
 }
 
@@ -265,14 +239,14 @@ static uint32_t rand_msr(void)
         0xc0010010, 0xc0010114, 0xc0010117, 0xc0011029, 0x40000000, 0x40000001,
         0x4b564d00, 0x4b564d01,
     };
-    switch (rnd() & 7) {
-    case 0: case 1: return known[below(ARRAY_SIZE(known))];
-    case 2: return (uint32_t)below(0x2000);
-    case 3: return 0xc0000000u + (uint32_t)below(0x200);
-    case 4: return 0xc0010000u + (uint32_t)below(0x1200);
-    case 5: return 0x40000000u + (uint32_t)below(0x200);
-    case 6: return 0x800u + (uint32_t)below(0x100);
-    default: return (uint32_t)rnd();
+    switch (rt_rnd() & 7) {
+    case 0: case 1: return known[rt_below(ARRAY_SIZE(known))];
+    case 2: return (uint32_t)rt_below(0x2000);
+    case 3: return 0xc0000000u + (uint32_t)rt_below(0x200);
+    case 4: return 0xc0010000u + (uint32_t)rt_below(0x1200);
+    case 5: return 0x40000000u + (uint32_t)rt_below(0x200);
+    case 6: return 0x800u + (uint32_t)rt_below(0x100);
+    default: return (uint32_t)rt_rnd();
     }
 }
 
@@ -291,9 +265,9 @@ static void op_msr(void)
     uint32_t lo = 0, hi = 0;
 
     RISKY("rdmsr", : "=a"(lo), "=d"(hi) : "c"(m) : "r11", "memory");
-    if (rnd() & 1) {
+    if (rt_rnd() & 1) {
         if (!own_msr(m)) {
-            uint64_t v = rnd() & 1 ? ((uint64_t)hi << 32 | lo) ^ (1ull << below(64)) : rand_val();
+            uint64_t v = rt_rnd() & 1 ? ((uint64_t)hi << 32 | lo) ^ (1ull << rt_below(64)) : rand_val();
             lo = (uint32_t)v;
             hi = (uint32_t)(v >> 32);
         }
@@ -307,13 +281,13 @@ static void op_cpuid(void)
 {
     uint32_t leaf, r[4];
 
-    switch (rnd() & 3) {
-    case 0: leaf = (uint32_t)below(0x24); break;
-    case 1: leaf = 0x80000000u + (uint32_t)below(0x24); break;
-    case 2: leaf = 0x40000000u + (uint32_t)below(0x110); break;
-    default: leaf = (uint32_t)rnd(); break;
+    switch (rt_rnd() & 3) {
+    case 0: leaf = (uint32_t)rt_below(0x24); break;
+    case 1: leaf = 0x80000000u + (uint32_t)rt_below(0x24); break;
+    case 2: leaf = 0x40000000u + (uint32_t)rt_below(0x110); break;
+    default: leaf = (uint32_t)rt_rnd(); break;
     }
-    cpuid(leaf, (uint32_t)(rnd() & 1 ? below(64) : rnd()), r);
+    cpuid(leaf, (uint32_t)(rt_rnd() & 1 ? rt_below(64) : rt_rnd()), r);
     sink = r[0] ^ r[1] ^ r[2] ^ r[3];
 }
 
@@ -321,15 +295,15 @@ static void op_hcall(void)
 {
     uint64_t fn, b = rand_val(), c = rand_val(), d = rand_val(), si = rand_val(), di = rand_val();
 
-    switch (rnd() & 3) {
-    case 0: case 1: fn = below(8); break;
+    switch (rt_rnd() & 3) {
+    case 0: case 1: fn = rt_below(8); break;
     case 2: fn = rand_val(); break;
-    default: fn = 0x100000000ull | below(6); break;      /* high bits set */
+    default: fn = 0x100000000ull | rt_below(6); break;      /* high bits set */
     }
     if ((uint32_t)fn == RT_HC_SHUTDOWN || (uint32_t)fn == RT_HC_REBOOT ||
         fn == RT_HC_SHUTDOWN || fn == RT_HC_REBOOT)
         fn = RT_HC_VM_ID;
-    if (fn == RT_HC_YIELD && (rnd() & 7))
+    if (fn == RT_HC_YIELD && (rt_rnd() & 7))
         fn = RT_HC_VCPU_ID;
     if (rt.amd)
         RISKY("vmmcall", : "+a"(fn), "+b"(b), "+c"(c), "+d"(d), "+S"(si), "+D"(di) :: "r11", "memory");
@@ -374,32 +348,32 @@ static void x2_write(unsigned reg, uint64_t v)
 
 static void op_lapic(void)
 {
-    unsigned reg = (unsigned)below(0x40) << 4;
+    unsigned reg = (unsigned)rt_below(0x40) << 4;
 
-    if (rnd() & 1) {                    /* any register: reserved and write-only ones #GP */
+    if (rt_rnd() & 1) {                    /* any register: reserved and write-only ones #GP */
         uint32_t lo = 0, hi = 0, m = 0x800u + (reg >> 4);
         RISKY("rdmsr", : "=a"(lo), "=d"(hi) : "c"(m) : "r11", "memory");
         sink = (uint64_t)hi << 32 | lo;
         return;
     }
-    switch (below(9)) {
-    case 0: x2_write(LAPIC_TPR, rnd()); x2_write(LAPIC_TPR, 0); break;
-    case 1: x2_write(LAPIC_EOI, rnd() & 1 ? 0 : rnd()); break;
-    case 2: x2_write(LAPIC_ESR, rnd() & 1 ? 0 : rnd()); break;
-    case 3: x2_write(LAPIC_SVR, LAPIC_SVR_ENABLE | VEC_SPUR | (rnd() & 0x1000)); break;
+    switch (rt_below(9)) {
+    case 0: x2_write(LAPIC_TPR, rt_rnd()); x2_write(LAPIC_TPR, 0); break;
+    case 1: x2_write(LAPIC_EOI, rt_rnd() & 1 ? 0 : rt_rnd()); break;
+    case 2: x2_write(LAPIC_ESR, rt_rnd() & 1 ? 0 : rt_rnd()); break;
+    case 3: x2_write(LAPIC_SVR, LAPIC_SVR_ENABLE | VEC_SPUR | (rt_rnd() & 0x1000)); break;
     case 4:                             /* LVTs other than the timer: masked */
-        x2_write(0x330 + 0x10 * (unsigned)below(5), LAPIC_LVT_MASKED | (uint32_t)rnd());
+        x2_write(0x330 + 0x10 * (unsigned)rt_below(5), LAPIC_LVT_MASKED | (uint32_t)rt_rnd());
         break;
-    case 5: arm_timer((uint32_t)below(200000)); break;
-    case 6: x2_write(LAPIC_TDCR, rnd() & 1 ? (uint32_t)rnd() : (uint32_t)below(16)); break;
+    case 5: arm_timer((uint32_t)rt_below(200000)); break;
+    case 6: x2_write(LAPIC_TDCR, rt_rnd() & 1 ? (uint32_t)rt_rnd() : (uint32_t)rt_below(16)); break;
     case 7:                             /* a self-IPI, fixed or NMI; or the SELF IPI register */
-        if (rnd() & 1)
-            x2_write(LAPIC_ICR, (1u << 18) | (rnd() & 3 ? VEC_IPI : (4u << 8)));
+        if (rt_rnd() & 1)
+            x2_write(LAPIC_ICR, (1u << 18) | (rt_rnd() & 3 ? VEC_IPI : (4u << 8)));
         else
-            x2_write(LAPIC_SELF_IPI, rnd() & 1 ? VEC_IPI : rnd());
+            x2_write(LAPIC_SELF_IPI, rt_rnd() & 1 ? VEC_IPI : rt_rnd());
         break;
     default:                            /* read-only, reserved, ID, LDR, DFR, garbage */
-        reg = (unsigned)below(0x40) << 4;
+        reg = (unsigned)rt_below(0x40) << 4;
         if (reg != LAPIC_LVT_TIMER && reg != 0x330 && reg != 0x340 && reg != LAPIC_LVT_LINT0 &&
             reg != LAPIC_LVT_LINT1 && reg != LAPIC_LVT_ERROR && reg != LAPIC_SVR &&
             reg != LAPIC_ICR && reg != LAPIC_SELF_IPI && reg != LAPIC_TPR)
@@ -410,42 +384,42 @@ static void op_lapic(void)
 
 static void op_ioapic(void)
 {
-    unsigned reg = (unsigned)below(0x40);
+    unsigned reg = (unsigned)rt_below(0x40);
 
     mmio_write32(IOAPIC_BASE, reg);
-    if (rnd() & 1 || reg < 0x10) {
+    if (rt_rnd() & 1 || reg < 0x10) {
         sink = mmio_read32(IOAPIC_BASE + 0x10);
-        if (reg == 0 && (rnd() & 1))
-            mmio_write32(IOAPIC_BASE + 0x10, (uint32_t)rnd());   /* ID */
+        if (reg == 0 && (rt_rnd() & 1))
+            mmio_write32(IOAPIC_BASE + 0x10, (uint32_t)rt_rnd());   /* ID */
     } else if (reg & 1) {
-        mmio_write32(IOAPIC_BASE + 0x10, (uint32_t)rnd());       /* destination */
+        mmio_write32(IOAPIC_BASE + 0x10, (uint32_t)rt_rnd());       /* destination */
     } else {                            /* RTE low half: masked, vector >= 0x30 */
-        mmio_write32(IOAPIC_BASE + 0x10, ((uint32_t)rnd() & ~0xffu) | IOAPIC_RTE_MASKED |
-                     (uint32_t)(0x30 + below(0xc0)));
+        mmio_write32(IOAPIC_BASE + 0x10, ((uint32_t)rt_rnd() & ~0xffu) | IOAPIC_RTE_MASKED |
+                     (uint32_t)(0x30 + rt_below(0xc0)));
     }
-    if (rnd() & 1)                      /* other offsets of the page */
-        sink = mmio_read32(IOAPIC_BASE + (below(IOAPIC_SPAN) & ~3ul));
-    if (!(rnd() & 7))
-        mmio_write32(IOAPIC_BASE + 0x40, (uint32_t)rnd());       /* EOI register */
+    if (rt_rnd() & 1)                      /* other offsets of the page */
+        sink = mmio_read32(IOAPIC_BASE + (rt_below(IOAPIC_SPAN) & ~3ul));
+    if (!(rt_rnd() & 7))
+        mmio_write32(IOAPIC_BASE + 0x40, (uint32_t)rt_rnd());       /* EOI register */
 }
 
 static void op_ram(void)
 {
-    uint8_t *p = scratch + below(sizeof(scratch) - 16);
+    uint8_t *p = scratch + rt_below(sizeof(scratch) - 16);
 
-    switch (below(6)) {
-    case 0: *(volatile uint64_t *)p = rnd(); break;                 /* misaligned too */
+    switch (rt_below(6)) {
+    case 0: *(volatile uint64_t *)p = rt_rnd(); break;                 /* misaligned too */
     case 1: sink = *(volatile uint32_t *)p; break;
     case 2: __asm__ volatile("lock xaddq %0, %1" : "+r"(sink) : "m"(*(uint64_t *)p) : "memory");
         break;
-    case 3: sink = *(volatile uint8_t *)(uintptr_t)(below(ram_end)); break;
+    case 3: sink = *(volatile uint8_t *)(uintptr_t)(rt_below(ram_end)); break;
     case 4: {
-        uint64_t n = below(16);
-        __asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(rnd()) : "memory");
+        uint64_t n = rt_below(16);
+        __asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(rt_rnd()) : "memory");
         break;
     }
     default: {
-        uint64_t x = rnd();
+        uint64_t x = rt_rnd();
         __asm__ volatile("xchgq %0, %1" : "+r"(x), "+m"(*(uint64_t *)p) :: "memory");
         sink = x;
         break;
@@ -458,15 +432,15 @@ static void op_ram(void)
 static void op_priv(void)
 {
     uint64_t x = rand_val();
-    uint32_t c = (uint32_t)rnd();
+    uint32_t c = (uint32_t)rt_rnd();
 
-    switch (below(21)) {
+    switch (rt_below(21)) {
     case 0: RISKY("ud2", ::: "r11", "memory"); break;
     case 1: RISKY(".byte 0x0f, 0xff, 0xc0", ::: "r11", "memory"); break;       /* ud0 */
     case 2: RISKY(".byte 0xce", ::: "r11", "memory"); break;                   /* into: #UD */
     case 3: RISKY(".byte 0x06", ::: "r11", "memory"); break;                   /* push es: #UD */
     case 4: RISKY("rdpmc", :: "c"(c) : "rax", "rdx", "r11", "memory"); break;
-    case 5: RISKY("xsetbv", :: "c"(c & (rnd() & 1 ? 1 : ~0u)), "a"((uint32_t)x),
+    case 5: RISKY("xsetbv", :: "c"(c & (rt_rnd() & 1 ? 1 : ~0u)), "a"((uint32_t)x),
                   "d"((uint32_t)(x >> 32)) : "r11", "memory");
         break;
     case 6: RISKY("xgetbv", :: "c"(c & 3) : "rax", "rdx", "r11", "memory"); break;
@@ -492,7 +466,7 @@ static void op_priv(void)
     case 18: RISKY("rdrand %%rax", ::: "rax", "r11", "memory"); break;
     case 19: RISKY("mov %%ss, %%ax; mov %%ax, %%ss", ::: "rax", "r11", "memory"); break;
     default:                            /* virtualization instructions: #UD for a guest */
-        switch (below(10)) {
+        switch (rt_below(10)) {
         case 0: RISKY("vmxon (%0)", :: "r"(scratch) : "r11", "memory"); break;
         case 1: RISKY("vmxoff", ::: "r11", "memory"); break;
         case 2: RISKY("vmread %%rax, %%rax", ::: "rax", "r11", "memory", "cc"); break;
@@ -510,7 +484,7 @@ static void op_priv(void)
 
 static void op_irq(void)
 {
-    switch (below(3)) {
+    switch (rt_below(3)) {
     case 0: irq_enable(); break;
     case 1: irq_disable(); break;
     default:
@@ -529,18 +503,18 @@ static void op_hlt(void)
     irq_disable();
     lapic_write(LAPIC_TPR, 0);
     x2_write(LAPIC_SVR, LAPIC_SVR_ENABLE | VEC_SPUR);
-    arm_timer((uint32_t)(100 + below(20000)));
+    arm_timer((uint32_t)(100 + rt_below(20000)));
     while (timer_irqs == before)
         safe_halt();                    /* sti; hlt: nothing slips in between */
 }
 
 static void op_irqoff(void)
 {
-    unsigned long n = 1000 + below(20000);
+    unsigned long n = 1000 + rt_below(20000);
 
     irq_disable();
-    if (rnd() & 1)
-        arm_timer((uint32_t)(100 + below(5000)));
+    if (rt_rnd() & 1)
+        arm_timer((uint32_t)(100 + rt_below(5000)));
     for (volatile unsigned long i = 0; i < n; i++)
         ;
     irq_enable();
@@ -550,12 +524,12 @@ static void op_irqoff(void)
 
 static uint64_t outside_gpa(unsigned size)
 {
-    switch (below(5)) {
+    switch (rt_below(5)) {
     case 0: return ram_end;
-    case 1: return ram_end + below(0x100000);
-    case 2: return ram_end + below(0xfec00000ull - ram_end - 8);
-    case 3: return LAPIC_XAPIC_BASE + below(0x1000);    /* no xAPIC page: an x2APIC */
-    default: return IOAPIC_BASE + IOAPIC_SPAN + below(0x100000000ull - IOAPIC_BASE - IOAPIC_SPAN - size);
+    case 1: return ram_end + rt_below(0x100000);
+    case 2: return ram_end + rt_below(0xfec00000ull - ram_end - 8);
+    case 3: return LAPIC_XAPIC_BASE + rt_below(0x1000);    /* no xAPIC page: an x2APIC */
+    default: return IOAPIC_BASE + IOAPIC_SPAN + rt_below(0x100000000ull - IOAPIC_BASE - IOAPIC_SPAN - size);
     }
 }
 
@@ -563,14 +537,14 @@ static void do_fatal(void)
 {
     char tail[96];
     uint64_t a;
-    unsigned size = 1u << below(4);
+    unsigned size = 1u << rt_below(4);
 
-    switch (below(5)) {
+    switch (rt_below(5)) {
     case 0: case 1:                     /* outside RAM and devices */
         a = outside_gpa(size) & ~(uint64_t)(size - 1);
         snprintf(tail, sizeof(tail), " fatal %u-byte access at 0x%lx", size, (unsigned long)a);
         report(tail);
-        if (rnd() & 1) {
+        if (rt_rnd() & 1) {
             if (size == 1) *(volatile uint8_t *)a = 1;
             else if (size == 2) *(volatile uint16_t *)a = 1;
             else if (size == 4) *(volatile uint32_t *)a = 1;
@@ -584,21 +558,21 @@ static void do_fatal(void)
         break;
     case 2: {                           /* a port access a device refuses */
         static const uint16_t p[] = { 0x80, 0x71, 0x43, 0x21, 0xa1, 0x4d1, 0x61 };
-        uint16_t port = p[below(ARRAY_SIZE(p))];
+        uint16_t port = p[rt_below(ARRAY_SIZE(p))];
         snprintf(tail, sizeof(tail), " fatal 4-byte port access at 0x%x", port);
         report(tail);
-        pio(port, 4, (int)(rnd() & 1), (uint32_t)rnd());
+        pio(port, 4, (int)(rt_rnd() & 1), (uint32_t)rt_rnd());
         break;
     }
     case 3:                             /* refused MMIO: IOAPIC only takes 4 bytes */
-        size = rnd() & 1 ? 8 : 1u << below(2);
-        a = IOAPIC_BASE + (below(IOAPIC_SPAN) & ~7ul);
+        size = rt_rnd() & 1 ? 8 : 1u << rt_below(2);
+        a = IOAPIC_BASE + (rt_below(IOAPIC_SPAN) & ~7ul);
         snprintf(tail, sizeof(tail), " fatal %u-byte ioapic load at 0x%lx", size, (unsigned long)a);
         report(tail);
         sink = mmio_read(a, size);
         break;
     default:
-        if (rnd() & 1) {                /* MMIO by an instruction not emulated */
+        if (rt_rnd() & 1) {                /* MMIO by an instruction not emulated */
             a = IOAPIC_BASE + 0x10;
             snprintf(tail, sizeof(tail), " fatal lock xadd on MMIO at 0x%lx", (unsigned long)a);
             report(tail);
@@ -620,10 +594,10 @@ static void do_op(int cls)
 {
     class_count[cls]++;
     if (ops >= trace_from)
-        printf("chaos: op %lu %s rng 0x%lx\n", ops, class_names[cls], (unsigned long)rng_state);
+        printf("chaos: op %lu %s rng 0x%lx\n", ops, class_names[cls], (unsigned long)rt_rng_state);
     chaos_now[0] = ops;
     chaos_now[1] = (unsigned long)cls;
-    chaos_now[2] = rng_state;
+    chaos_now[2] = rt_rng_state;
     switch (cls) {
     case OP_PIO: op_pio(); break;
     case OP_CHIPSET: op_chipset(); break;
@@ -642,7 +616,7 @@ static void do_op(int cls)
 
 static int pick_class(unsigned total)
 {
-    unsigned r = (unsigned)below(total);
+    unsigned r = (unsigned)rt_below(total);
     for (int c = 0; c < OP_NR; c++) {
         if ((c == OP_HLT && !use_halts) || c == skip_class)
             continue;
@@ -664,7 +638,7 @@ void gmain(unsigned long hartid, const void *bootinfo)
     unsigned long every = rt_arg_ulong("report", 10000);
     long rs = rt_restarts();
     unsigned long restart = rs < 0 ? 0 : (unsigned long)rs;
-    uint64_t seed = splitmix(base + restart * 0x9E3779B97F4A7C15ull);
+    uint64_t seed = rt_splitmix(base + restart * 0x9E3779B97F4A7C15ull);
     const char *why = "";
     char only[16];
     unsigned total = 0;
@@ -686,7 +660,7 @@ void gmain(unsigned long hartid, const void *bootinfo)
         every = 10000;
     ram_end = rt.ram_size ? rt.ram_base + rt.ram_size : 16ul << 20;
     fatal_mode = restart < runs;
-    rng_state = seed ? seed : 1;
+    rt_rng_state = seed ? seed : 1;
     printf("chaos: seed %lu restart %lu base %lu mode %s ops %lu\n", (unsigned long)seed,
            restart, base, fatal_mode ? "fatal" : "final", nops);
     for (int c = 0; c < OP_NR; c++)
@@ -701,7 +675,7 @@ void gmain(unsigned long hartid, const void *bootinfo)
     irq_enable();
 
     for (ops = 0; ops < nops; ) {
-        if (fatal_mode && below(1000000) < ppm)
+        if (fatal_mode && rt_below(1000000) < ppm)
             do_fatal();
         do_op(only_class >= 0 ? only_class : pick_class(total));
         ops++;
