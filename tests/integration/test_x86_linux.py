@@ -9,6 +9,8 @@ import pexpect
 import pytest
 
 from conftest import ROOT, run, spawn
+from test_riscv64_linux import assert_counter_fed, userland
+from test_riscv64_linux import assert_no_hv_errors as assert_clean
 
 KERNEL = os.path.join(ROOT, "cache", "amd64", "linux", "bzImage")
 pytestmark = pytest.mark.skipif(
@@ -19,22 +21,6 @@ EMUS = {
     "svm": dict(icount=None, extra=()),
     "vmx": dict(icount=None, extra=("--emu", "bochs")),
 }
-
-
-def userland(r, vm):
-    """What /init printed: {'KERNEL': ..., 'CPUS': ..., ...}."""
-    facts = {}
-    for line in r.vm(vm):
-        m = re.match(r"TESSERA-([A-Z-]+) ?(.*)$", line)
-        if m:
-            facts[m.group(1)] = m.group(2)
-    return facts
-
-
-def assert_clean(r):
-    assert r.status == 0, r.text[-3000:]
-    assert not r.errors(), r.errors()
-    assert "all VMs stopped" in r.text
 
 
 def assert_linux_booted(r, vm, cpus):
@@ -84,11 +70,6 @@ def test_linux_pair_under_svm():
         assert r.hv().count(f"vm {vm} stopped: all vCPUs stopped") == 1
 
 
-def progress(r, vm):
-    return [(int(m.group(2)), int(m.group(1))) for m in
-            (re.match(r"progress iterations=(\d+) time_ms=(\d+)", l) for l in r.vm(vm)) if m]
-
-
 @pytest.mark.parametrize("emu", EMUS)
 def test_linux_beside_counter(emu):
     """Linux boots while a CPU-bound counter keeps at least 45% of the core
@@ -102,15 +83,7 @@ def test_linux_beside_counter(emu):
     assert_clean(base)
     assert_clean(both)
     assert_linux_booted(both, "linux", 1)
-    solo = dict(progress(base, "counter"))
-    shared = progress(both, "counter")
-    assert len(shared) >= 6, r.vm("counter")[-5:]
-    prev_t, prev_s, prev_b = 0, 0, 0
-    for t, iters in shared:
-        b = solo.get(t) or solo[min(solo, key=lambda k: abs(k - t))]
-        share = (iters - prev_s) / (b - prev_b)
-        assert share >= 0.45, f"counter got {share:.0%} of the core over {prev_t}-{t} ms"
-        prev_t, prev_s, prev_b = t, iters, b
+    assert_counter_fed(base, both, "core")
 
 
 def test_linux_shell_takes_typed_input_under_svm():
