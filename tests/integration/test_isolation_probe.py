@@ -58,14 +58,20 @@ def test_isolation_probe():
         [f"vm prober restarting (restart {k})" for k in range(1, n + 1)]
     assert f"prober: done {n} probes" in prober
 
-    # the victim's memory never changed, and it checked after the last probe
+    assert_victim_unchanged(r, victim, f"prober: done {n} probes")
+    assert "vm victim stopped: guest shutdown" in hv
+    assert not [l for l in hv if l.startswith("vm victim") and "restart" in l]
+
+
+def assert_victim_unchanged(r, victim, done):
+    """The victim's memory never changed, and it checked after the prober's
+    `done` line. Returns the index of that line in r.lines."""
     assert victim[0].startswith("victim: filled ")
     checksum = re.search(r"checksum (0x[0-9a-f]+)", victim[0]).group(1)
     checks = [l for l in victim if l.startswith("victim: check ")]
     assert len(checks) >= 10 and all(l.endswith(f"ok checksum {checksum}") for l in checks)
     assert victim[-1].startswith("victim: PASS memory unchanged") and checksum in victim[-1]
-    i_done = r.lines.index(f"[prober] prober: done {n} probes")
+    i_done = r.lines.index(f"[prober] {done}")
     i_pass = next(i for i, l in enumerate(r.lines) if l.startswith("[victim] victim: PASS"))
     assert i_pass > i_done
-    assert "vm victim stopped: guest shutdown" in hv
-    assert not [l for l in hv if l.startswith("vm victim") and "restart" in l]
+    return i_done
