@@ -76,8 +76,9 @@ $(GEN)/images.o: $(GEN)/images.S
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The generated tables depend on the TOML file and every guest image; the
-# tool writes deps.mk naming the exact inputs it read.
-$(GEN)/config.c $(GEN)/images.S: configs/$(ARCH)/$(CONFIG).toml tools/mkconfig.py $(GUEST_BINS_$(ARCH))
+# tool writes deps.mk naming the exact inputs it read. One run makes both
+# files (a grouped target: with -j, two runs would race on deps.mk.tmp).
+$(GEN)/config.c $(GEN)/images.S &: configs/$(ARCH)/$(CONFIG).toml tools/mkconfig.py $(GUEST_BINS_$(ARCH))
 	@mkdir -p $(GEN)
 	$(PYTHON) tools/mkconfig.py --arch $(ARCH) --guest-dir $(BUILD)/$(ARCH)/guests \
 	    --out $(GEN) configs/$(ARCH)/$(CONFIG).toml
