@@ -1,22 +1,11 @@
 /*
- * victim (x86_64): the x86 twin of guests/victim/riscv64/main.c, the
- * neighbour in the isolation test (issue 8). Fills its free RAM (from the
- * end of its image to just below the boot info page at the top of its
- * RAM) with a pseudo-random pattern, then checks the whole area against
- * the pattern every check_ms until wait_ms has passed, halted between
- * checks (HLT, woken by its x2APIC timer in TSC-deadline mode; the yield
- * hypercall in a loop if it has no x2APIC).
- *
- * bootargs: wait_ms (default 2000), check_ms (default 250)
- * Output (as on riscv64):
- *   victim: filled 0x<a>-0x<b> (<n> bytes) checksum 0x<c>
- *   victim: check <i> ok checksum 0x<c>
- *   victim: FAIL word at 0x<a> is 0x<v>, expected 0x<w> (<n> words differ)
- *   victim: PASS memory unchanged after <ms> ms, checksum 0x<c>
- * then the shutdown hypercall.
+ * victim, x86_64 half (guests/victim/victim.c has the fill and the checks):
+ * sleeps in HLT, woken by its x2APIC timer in TSC-deadline mode, or with
+ * the yield hypercall in a loop if it has no x2APIC.
  */
 #include "rt.h"
 #include "pc.h"
+#include "../victim.h"
 
 #define VEC_TIMER 0x40
 #define VEC_SPUR  0xff
@@ -35,14 +24,7 @@ static void trap(struct trap_frame *f)
     lapic_eoi();
 }
 
-static uint64_t pat(uint64_t i)
-{
-    uint64_t x = i * 0x9E3779B97F4A7C15ull + 0x7E55;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    return x ^ (x >> 31);
-}
-
-static void sleep_ms(unsigned long ms)
+void victim_sleep_ms(unsigned long ms)
 {
     uint64_t until = rt_now() + rt_us_to_ticks(ms * 1000);
 
@@ -61,54 +43,15 @@ static void sleep_ms(unsigned long ms)
     }
 }
 
-void gmain(unsigned long hartid, const void *bootinfo)
+void victim_timer_init(void)
 {
-    (void)hartid;
-    (void)bootinfo;
-    unsigned long wait_ms = rt_arg_ulong("wait_ms", 2000);
-    unsigned long check_ms = rt_arg_ulong("check_ms", 250);
-    uint64_t *lo = (uint64_t *)(((uintptr_t)_end + 4095) & ~4095UL);
-    uint64_t *hi = (uint64_t *)((uintptr_t)(rt.ram_base + rt.ram_size - 0x10000) & ~4095UL);
-    uint64_t n = (uint64_t)(hi - lo), sum = 0, t0;
     const char *why = "";
 
-    if (!check_ms)
-        check_ms = 250;
-    for (uint64_t i = 0; i < n; i++) {
-        lo[i] = pat(i);
-        sum = (sum << 7 | sum >> 57) ^ lo[i];
-    }
-    printf("victim: filled 0x%lx-0x%lx (%lu bytes) checksum 0x%lx\n", (unsigned long)(uintptr_t)lo,
-           (unsigned long)(uintptr_t)hi, (unsigned long)(n * 8), (unsigned long)sum);
     rt_set_trap_handler(trap);
     if (lapic_enable(LAPIC_X2APIC, VEC_SPUR, &why) == 0) {
         lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | 2u << 17);     /* TSC-deadline mode */
         have_timer = 1;
     } else {
         printf("victim: no x2APIC timer (%s): yielding between checks\n", why);
-    }
-    t0 = rt_now();
-    for (unsigned long round = 1;; round++) {
-        unsigned long bad = 0, first = 0;
-        uint64_t s = 0;
-        sleep_ms(check_ms);
-        for (uint64_t i = 0; i < n; i++) {
-            if (lo[i] != pat(i) && !bad++)
-                first = i;
-            s = (s << 7 | s >> 57) ^ lo[i];
-        }
-        if (bad || s != sum) {
-            printf("victim: FAIL word at 0x%lx is 0x%lx, expected 0x%lx (%lu words differ)\n",
-                   (unsigned long)(uintptr_t)&lo[first], (unsigned long)lo[first],
-                   (unsigned long)pat(first), bad);
-            rt_shutdown();
-        }
-        printf("victim: check %lu ok checksum 0x%lx\n", round, (unsigned long)s);
-        uint64_t ms = rt_ticks_to_ms(rt_now() - t0);
-        if (ms >= wait_ms) {
-            printf("victim: PASS memory unchanged after %lu ms, checksum 0x%lx\n",
-                   (unsigned long)ms, (unsigned long)s);
-            rt_shutdown();
-        }
     }
 }
