@@ -144,3 +144,19 @@ def test_grub_iso_boots_hello_pair():
     assert out.returncode == 0, text[-2000:]
     assert "[hello-a] hello: done" in text and "[hello-b] hello: done" in text
     assert "[tessera] all VMs stopped" in text
+
+
+def test_cpu_without_1g_pages_is_refused_with_a_message():
+    """The boot identity map uses 1 GiB pages; a CPU without them (here EPYC
+    with pdpe1gb taken away) gets a message and a failing exit, not a fault."""
+    r = run("hello-pair", timeout=30, arch="x86_64", extra=("--cpu", "EPYC,-pdpe1gb"))
+    assert "this CPU has no 1 GiB pages" in r.text, r.text[-2000:]
+    assert r.status != 0
+    assert "[tessera]" not in r.text and "hello: done" not in r.text
+
+
+def test_cpu_with_1g_pages_boots_on_the_boot_map():
+    """Control for the test above: the same image and emulator with pdpe1gb."""
+    r = run("hello-pair", timeout=60, arch="x86_64", extra=("--cpu", "EPYC,+pdpe1gb"))
+    assert r.status == 0, r.text[-2000:]
+    assert "[hello-a] hello: done" in r.text and "[hello-b] hello: done" in r.text
