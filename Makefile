@@ -31,7 +31,9 @@ COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
                  -fno-builtin -nostdlib -fno-common -fno-pie -no-pie \
                  -fno-stack-protector -fno-omit-frame-pointer \
                  -fno-tree-loop-distribute-patterns \
-                 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -I.
+                 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -I. \
+                 -ffunction-sections -fdata-sections -falign-functions=1 \
+                 -falign-jumps=1 -falign-loops=1 -falign-labels=1
 
 HV_SRCS_common := $(wildcard lib/*.c) $(wildcard core/*.c)
 HV_DEVICES_riscv64 := devices/uart16550.c devices/plic.c
@@ -40,7 +42,7 @@ HV_SRCS_riscv64 := arch/riscv64/entry.S arch/riscv64/switch.S \
                    arch/riscv64/sbi.c arch/riscv64/gstage.c \
                    arch/riscv64/insn.c arch/riscv64/hostdev.c
 
-HV_DEVICES_x86_64 := devices/uart16550.c devices/plic.c devices/i8259.c devices/i8254.c \
+HV_DEVICES_x86_64 := devices/uart16550.c devices/i8259.c devices/i8254.c \
                      devices/cmos.c devices/pci_stub.c devices/debugport.c devices/lapic.c \
                      devices/ioapic.c
 HV_SRCS_x86_64 := arch/x86_64/boot.S arch/x86_64/trap.S arch/x86_64/svm_switch.S \
@@ -56,6 +58,12 @@ ELF     := $(O)/tessera.elf
 
 CC      := $(CC_$(ARCH))
 CFLAGS  := $(COMMON_CFLAGS) $(CFLAGS_$(ARCH))
+
+# Code no exit path runs (the shell, formatted output, the allocator, the
+# boot-time FDT reader) is built for size: the footprint budget is 96 KiB
+# (docs/bench.md). Hot code stays -O2.
+COLD_SRCS := core/shell.c core/shell_cmds.c core/palloc.c lib/printf.c lib/fdt.c
+$(patsubst %,$(O)/obj/%.o,$(COLD_SRCS)): CFLAGS += -Os
 
 all: $(ELF)
 
@@ -84,7 +92,7 @@ $(GEN)/config.c $(GEN)/images.S &: configs/$(ARCH)/$(CONFIG).toml tools/mkconfig
 	    --out $(GEN) configs/$(ARCH)/$(CONFIG).toml
 
 $(ELF): $(HV_OBJS) arch/$(ARCH)/tessera.ld
-	$(CC) $(CFLAGS) -T arch/$(ARCH)/tessera.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack \
+	$(CC) $(CFLAGS) -T arch/$(ARCH)/tessera.ld -Wl,--gc-sections -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack \
 	    -Wl,-Map,$(O)/tessera.map $(HV_OBJS) -lgcc -o $@
 	$(CROSS_$(ARCH))size $@ | tail -1
 ifeq ($(ARCH),x86_64)

@@ -91,7 +91,7 @@ static int build_devices(struct vm *vm)
 
 	/* Interrupt controllers first: the other devices are wired to them. */
 	for (unsigned i = 0; i < c->ndevices; i++) {
-		if (c->devices[i].type != CFG_DEV_PLIC)
+		if (c->devices[i].type != CFG_DEV_PLIC || !ARCH_HAS_PLIC)
 			continue;
 		for (unsigned k = 0; k < PLIC_MAX_CONTEXTS; k++)
 			outs[k] = (struct irq_line){ plic_out, vm, k };
@@ -104,6 +104,8 @@ static int build_devices(struct vm *vm)
 
 		switch (d->type) {
 		case CFG_DEV_PLIC:
+			if (!ARCH_HAS_PLIC)
+				goto unknown;
 			ops = &plic_ops;
 			break;
 		case CFG_DEV_UART16550: {
@@ -122,6 +124,7 @@ static int build_devices(struct vm *vm)
 				return -1;
 			continue;
 		default:
+		unknown:
 			pr_err("vm %s: device[%u]: unknown type %d", c->name, i, d->type);
 			return -1;
 		}

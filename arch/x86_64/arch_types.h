@@ -11,6 +11,9 @@
 #include "devices/lapic.h"
 #include "devices/pci_stub.h"
 
+/* A PC's interrupt controllers come with the "pc" device; no PLIC is linked. */
+#define ARCH_HAS_PLIC 0
+
 /* General-purpose registers not kept in the VMCB/VMCS (order: switch code). */
 struct x86_gprs {
 	uint64_t rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
