@@ -69,11 +69,12 @@ all: $(ELF)
 
 -include guests/guests.mk
 
-$(O)/obj/%.c.o: %.c
+# Objects depend on this file: a changed flag rebuilds them.
+$(O)/obj/%.c.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(O)/obj/%.S.o: %.S
+$(O)/obj/%.S.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
