@@ -288,6 +288,43 @@ int fdt_setprop_u32_inplace(const struct fdt *f, int node, const char *name, uin
 	return 0;
 }
 
+static void fdt32_st(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+int fdt_setprop_string(struct fdt *f, int node, const char *name, const char *val)
+{
+	int len;
+	uint8_t *p = (uint8_t *)(uintptr_t)fdt_getprop(f, node, name, &len);
+	uint32_t n = (uint32_t)strlen(val) + 1, old_sz, new_sz, tail, end;
+
+	/* dtc's layout: the strings block follows the structure block, and
+	 * the slack (dtc -p) follows both. */
+	if (!p || n > f->size || f->off_strings < f->off_struct + f->size_struct)
+		return -1;
+	old_sz = ALIGN_UP((uint32_t)len, 4);
+	new_sz = ALIGN_UP(n, 4);
+	tail = (uint32_t)(p - f->blob) + old_sz;
+	end = f->off_strings + f->size_strings;
+	if (new_sz > old_sz && new_sz - old_sz > f->size - end)
+		return -1;
+	memmove(p + new_sz, p + old_sz, end - tail);
+	if (new_sz < old_sz)
+		memset(f->blob + end - (old_sz - new_sz), 0, old_sz - new_sz);
+	memset(p, 0, new_sz);
+	memcpy(p, val, n);
+	fdt32_st(p - 8, n);
+	f->size_struct = f->size_struct + new_sz - old_sz;
+	f->off_strings = f->off_strings + new_sz - old_sz;
+	fdt32_st(f->blob + 12, f->off_strings);
+	fdt32_st(f->blob + 36, f->size_struct);
+	return 0;
+}
+
 int fdt_node_by_phandle(const struct fdt *f, uint32_t phandle)
 {
 	int depth = 0, node;

@@ -44,6 +44,11 @@ int fdt_get_reg(const struct fdt *f, int node, int idx, uint64_t *addr, uint64_t
 uint32_t fdt_getprop_u32(const struct fdt *f, int node, const char *name, uint32_t def);
 /* Overwrite an existing 4-byte property in place. */
 int fdt_setprop_u32_inplace(const struct fdt *f, int node, const char *name, uint32_t v);
+/* Set an existing property to the string val, growing or shrinking it in
+ * place: what follows moves, into the slack at the blob's end when it grows
+ * (dtc -p). Node offsets after the property change. -1 (blob untouched):
+ * no such property, not enough slack, or strings before the structure. */
+int fdt_setprop_string(struct fdt *f, int node, const char *name, const char *val);
 /* Node by phandle, or -1. */
 int fdt_node_by_phandle(const struct fdt *f, uint32_t phandle);
 

@@ -94,6 +94,37 @@ static bool isa_has_ext(const char *isa, const char *ext)
 	return false;
 }
 
+/*
+ * Unprivileged extensions with no state and no CSR of their own run in
+ * VS/VU-mode exactly as on the host, so a VM's riscv,isa lists those the
+ * host has (arch_vm_fixup_dtb). Not here: anything needing henvcfg or
+ * hypervisor support (Sstc, Svpbmt, Zicbom/Zicboz, Zkr's seed CSR, the
+ * vector state), WRS (trapped by hstatus.VTW), and loads/stores the MMIO
+ * decoder does not know (Zcb, Zacas).
+ */
+static const char *const passthrough_ext[] = {
+	"zba", "zbb", "zbc", "zbs", "zbkb", "zbkc", "zbkx", "zknd", "zkne", "zknh",
+	"zksed", "zksh", "zkt", "zicond", "zihintpause", "zihintntl", "zfh", "zfhmin",
+	"zfa",
+};
+
+static void guest_extensions(const char *isa)
+{
+	char *out = rv_plat.guest_ext;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_ext); i++) {
+		size_t k = strlen(passthrough_ext[i]);
+
+		if (!isa_has_ext(isa, passthrough_ext[i]) || n + k + 2 > sizeof(rv_plat.guest_ext))
+			continue;
+		out[n++] = '_';
+		memcpy(out + n, passthrough_ext[i], k);
+		n += k;
+	}
+	out[n] = '\0';
+}
+
 static void find_plic(uint32_t intc_phandle)
 {
 	int node = fdt_node_by_compatible(&host_fdt, -1, "riscv,plic0"), len;
@@ -205,6 +236,7 @@ void rv_boot(unsigned long hartid, void *fdt_blob)
 		arch_poweroff(true);
 	}
 	rv_plat.has_sstc = isa_has_ext(isa, "sstc");
+	guest_extensions(isa);
 	find_plic(intc);
 	setup_memory(fdt_blob);
 	setup_hypervisor_csrs();
@@ -214,6 +246,8 @@ void rv_boot(unsigned long hartid, void *fdt_blob)
 		rv_plat.has_sstc ? "yes" : "no (SBI timer)", rv_plat.vmid_bits,
 		(unsigned long long)rv_plat.timebase, _image_start, _hv_end,
 		_guest_images_start, _image_end);
+	pr_info("host extensions VMs get too: %s", rv_plat.guest_ext[0] ? rv_plat.guest_ext + 1 :
+		"none");
 	palloc_dump();
 	core_main();
 }

@@ -15,6 +15,9 @@ struct rv_platform {
 	uint32_t plic_ctx;              /* S-mode context of the boot hart */
 	uint32_t uart_irq;
 	unsigned long hartid;
+	/* the host's extensions that VMs get too ("_zba_zbb..."): see
+	 * guest_extensions in platform.c */
+	char guest_ext[128];
 };
 extern struct rv_platform rv_plat;
 

@@ -10,6 +10,7 @@
 #include "core/palloc.h"
 #include "core/sched.h"
 #include "lib/fdt.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 
 _Static_assert(offsetof(struct vcpu, arch) == 0, "switch.S reaches arch_vcpu at the vcpu");
@@ -87,6 +88,33 @@ bool arch_gpa_in_mmio_hole(struct vm *vm, uint64_t gpa)
 	return false;           /* a VM's map is exactly its RAM and devices */
 }
 
+/* Each cpu node's riscv,isa plus the host extensions VMs get (rv_plat). */
+static int add_guest_extensions(struct fdt *f, unsigned nvcpus)
+{
+	char path[24], isa[192];
+
+	for (unsigned i = 0; i < nvcpus; i++) {
+		const char *old;
+		int node, len;
+		size_t n, k;
+
+		snprintf(path, sizeof(path), "/cpus/cpu@%u", i);
+		node = fdt_path_offset(f, path);
+		old = node < 0 ? NULL : fdt_getprop(f, node, "riscv,isa", &len);
+		if (!old || len < 1 || old[len - 1] != '\0')
+			return -1;
+		n = strlen(old);
+		k = strlen(rv_plat.guest_ext);
+		if (n + k >= sizeof(isa))
+			return -1;
+		memcpy(isa, old, n);
+		memcpy(isa + n, rv_plat.guest_ext, k + 1);
+		if (fdt_setprop_string(f, node, "riscv,isa", isa))
+			return -1;
+	}
+	return 0;
+}
+
 void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)
 {
 	struct fdt f;
@@ -96,6 +124,8 @@ void arch_vm_fixup_dtb(struct vm *vm, void *dtb, uint64_t size)
 	    fdt_setprop_u32_inplace(&f, cpus, "timebase-frequency", (uint32_t)rv_plat.timebase))
 		pr_warn("vm %s: could not set timebase-frequency in its device tree",
 			vm->cfg->name);
+	if (rv_plat.guest_ext[0] && add_guest_extensions(&f, vm->nvcpus))
+		pr_warn("vm %s: could not add the host's extensions to riscv,isa", vm->cfg->name);
 }
 
 /* ------------------------------------------------------------ vCPU state */

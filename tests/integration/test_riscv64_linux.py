@@ -34,6 +34,13 @@ def assert_linux_booted(r, vm, cpus):
     # the ISA the vCPU offers, as the device tree says: no H, no Sstc
     assert f["ISA"].startswith("rv64imafdc")
     assert "h" not in f["ISA"].split("_")[0][4:] and "sstc" not in f["ISA"]
+    # plus the host's stateless extensions Tessera passes through, as it
+    # announced them (QEMU 7.2's rv64 has Zba/Zbb/Zbc/Zbs and Zihintpause)
+    m = [l for l in r.hv() if l.startswith("host extensions VMs get too: ")]
+    assert m, r.hv()[:8]
+    passed = m[0].split(": ", 1)[1].split("_")
+    assert "zbb" in passed and "zihintpause" in passed, passed
+    assert set(passed) <= set(f["ISA"].split("_")), (passed, f["ISA"])
     assert f["MEM"].startswith("MemTotal:")
     assert "POWEROFF" in f
     out = r.vm(vm)

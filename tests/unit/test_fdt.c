@@ -557,6 +557,59 @@ static void test_setprop_u32_inplace(void **state)
 	free(orig);
 }
 
+/* The tree with `slack` zero bytes after it, counted in totalsize (dtc -p). */
+static uint8_t *with_slack(const struct tree *t, uint32_t slack)
+{
+	uint8_t *b = calloc(1, t->size + slack);
+
+	assert_non_null(b);
+	memcpy(b, t->blob, t->size);
+	put32(b + 4, t->size + slack);
+	return b;
+}
+
+static void test_setprop_string(void **state)
+{
+	struct tree *t = *state;
+	const char *longer = "rv64imafdch_zicsr_zifencei_zba_zbb_zbs";
+	uint8_t *b = with_slack(t, 64), *orig = with_slack(t, 64);
+	struct fdt f;
+	const char *s;
+	int len, node;
+
+	assert_int_equal(fdt_init(&f, b, t->size + 64), 0);
+	assert_int_equal(fdt_setprop_string(&f, t->cpu0, "riscv,isa", longer), 0);
+	s = fdt_getprop(&f, t->cpu0, "riscv,isa", &len);
+	assert_non_null(s);
+	assert_int_equal(len, (int)strlen(longer) + 1);
+	assert_string_equal(s, longer);
+	/* what follows moved with it: the next property, later nodes, names */
+	assert_string_equal(fdt_getprop(&f, t->cpu0, "mmu-type", NULL), "riscv,sv48");
+	node = fdt_path_offset(&f, "/soc/serial@10000000");
+	assert_int_equal(node, t->uart0 + 12);  /* value 27 -> 39 bytes, padded 28 -> 40 */
+	assert_string_equal(fdt_getprop(&f, node, "compatible", NULL), "ns16550a");
+	assert_int_equal(fdt_getprop_u32(&f, node, "clock-frequency", 0), 0x384000);
+	assert_int_equal(fdt_node_by_phandle(&f, 3), t->plic + 12);
+	/* a fresh reader agrees with the updated header */
+	assert_int_equal(fdt_init(&f, b, t->size + 64), 0);
+	assert_string_equal(fdt_getprop(&f, fdt_path_offset(&f, "/cpus/cpu@0"), "riscv,isa", NULL),
+			    longer);
+	/* back to the original string: the blob is byte for byte the original */
+	assert_int_equal(fdt_setprop_string(&f, fdt_path_offset(&f, "/cpus/cpu@0"), "riscv,isa",
+					    "rv64imafdch_zicsr_zifencei"), 0);
+	assert_memory_equal(b, orig, t->size + 64);
+	/* more than the slack: refused, blob untouched */
+	char big[200];
+
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(fdt_setprop_string(&f, t->cpu0, "riscv,isa", big), -1);
+	assert_int_equal(fdt_setprop_string(&f, t->cpu0, "missing", "x"), -1);
+	assert_memory_equal(b, orig, t->size + 64);
+	free(b);
+	free(orig);
+}
+
 /* ------------------------------------------------------------ reg */
 
 static void test_get_reg(void **state)
@@ -1172,6 +1225,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_getprop_u32, setup, teardown),
 		cmocka_unit_test(test_getprop_u32_short),
 		cmocka_unit_test_setup_teardown(test_setprop_u32_inplace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setprop_string, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_reg, setup, teardown),
 		cmocka_unit_test(test_get_reg_cell_limits),
 		cmocka_unit_test(test_stringlist),
