@@ -8,6 +8,7 @@
 struct arch_vcpu { uint64_t unused; };
 struct arch_vm { uint64_t unused; };
 #define ARCH_HAS_PLIC 1
+#define ARCH_LAZY_RAM 1
 #elif defined(__riscv)
 #include "arch/riscv64/arch_types.h"
 #elif defined(__x86_64__)

@@ -84,11 +84,6 @@ static void switched(struct vcpu *prev, struct vcpu *v)
 		v->wake_at = UINT64_MAX;
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
 static uint64_t console_due = UINT64_MAX;  /* console_poll() has work then */
 static uint64_t share_due;               /* the CPU-share window closes then */
 

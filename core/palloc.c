@@ -80,6 +80,15 @@ int palloc_claim(uint64_t base, uint64_t size)
 
 uint64_t palloc_alloc(uint64_t size, uint64_t align)
 {
+	uint64_t a = palloc_alloc_raw(size, align);
+
+	if (a)
+		memset((void *)(uintptr_t)a, 0, ALIGN_UP(size, PAGE_SIZE));
+	return a;
+}
+
+uint64_t palloc_alloc_raw(uint64_t size, uint64_t align)
+{
 	size = ALIGN_UP(size, PAGE_SIZE);
 	if (align < PAGE_SIZE)
 		align = PAGE_SIZE;
@@ -88,7 +97,6 @@ uint64_t palloc_alloc(uint64_t size, uint64_t align)
 
 		if (a >= ranges[i].start && a + size <= ranges[i].end && a + size > a) {
 			palloc_reserve(a, size);
-			memset((void *)(uintptr_t)a, 0, size);
 			return a;
 		}
 	}

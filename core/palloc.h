@@ -15,6 +15,8 @@ void palloc_reserve(uint64_t base, uint64_t size);
 int palloc_claim(uint64_t base, uint64_t size);
 /* Zeroed memory of `size` bytes aligned to `align` (power of two), or 0. */
 uint64_t palloc_alloc(uint64_t size, uint64_t align);
+/* The same, contents as found: for VM RAM that is zeroed on first touch. */
+uint64_t palloc_alloc_raw(uint64_t size, uint64_t align);
 uint64_t palloc_free_bytes(void);
 void palloc_dump(void);
 

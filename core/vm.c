@@ -16,16 +16,98 @@ static const char *const policy_name[] = {
 	[CFG_POLICY_HALT_ALL] = "halt-all",
 };
 
-void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+#ifndef ARCH_LAZY_RAM
+#define ARCH_LAZY_RAM 0
+#endif
+
+static struct vm_region *region_of(struct vm *vm, uint64_t gpa)
 {
 	for (unsigned i = 0; i < vm->nregions; i++) {
 		struct vm_region *r = &vm->regions[i];
-		uint64_t off = gpa - r->gpa;
 
-		if (gpa >= r->gpa && off < r->size && len <= r->size - off)
-			return (void *)(uintptr_t)(r->hpa + off);
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return &vm->regions[i];
 	}
 	return NULL;
+}
+
+/*
+ * Lazy RAM. Clearing all of a VM's RAM at build touches every page of it
+ * before the guest runs; under an emulator that is the host faulting in
+ * the whole region (128 MiB for Linux: ~0.4 s of QEMU's time), most of it
+ * memory the guest may never use. A lazy region's chunks are instead
+ * unmapped until first touched: then the chunk is cleared, the parts of
+ * the VM's images that fall in it are copied in, and it is mapped. The
+ * guest never sees memory Tessera did not clear or load.
+ */
+static void fill_chunk(struct vm *vm, struct vm_region *r, unsigned k)
+{
+	const struct cfg_vm *c = vm->cfg;
+	uint64_t off = k * r->chunk, len = min_u64(r->chunk, r->size - off);
+	uint64_t lo = r->gpa + off, hi = lo + len;
+
+	memset((void *)(uintptr_t)(r->hpa + off), 0, len);
+	for (unsigned i = 0; i < c->nimages; i++) {
+		const struct cfg_image *im = &c->images[i];
+		uint64_t a = im->gpa > lo ? im->gpa : lo, b = min_u64(im->gpa + im->size, hi);
+
+		if (a < b)
+			memcpy((void *)(uintptr_t)(r->hpa + (a - r->gpa)),
+			       (const uint8_t *)im->data + (a - im->gpa), b - a);
+	}
+}
+
+static int populate(struct vm *vm, struct vm_region *r, unsigned k)
+{
+	uint64_t off = k * r->chunk, len = min_u64(r->chunk, r->size - off);
+
+	fill_chunk(vm, r, k);
+	if (arch_vm_map(vm, r->gpa + off, r->hpa + off, len)) {
+		pr_err("vm %s: cannot map RAM at 0x%llx: out of memory for stage-2 tables",
+		       vm->cfg->name, (unsigned long long)(r->gpa + off));
+		return -1;
+	}
+	r->populated |= 1ULL << k;
+	return 0;
+}
+
+/* Chunks of [off, off+len) (inside r) not populated yet: populate them. */
+static int populate_range(struct vm *vm, struct vm_region *r, uint64_t off, uint64_t len)
+{
+	unsigned k0 = (unsigned)(off / r->chunk), k1 = (unsigned)((off + (len ? len - 1 : 0)) / r->chunk);
+
+	for (unsigned k = k0; k <= k1; k++)
+		if (!(r->populated >> k & 1) && populate(vm, r, k))
+			return -1;
+	return 0;
+}
+
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	struct vm_region *r = region_of(vm, gpa);
+	uint64_t off;
+
+	if (!r)
+		return NULL;
+	off = gpa - r->gpa;
+	if (len > r->size - off)
+		return NULL;
+	if (r->chunk && populate_range(vm, r, off, len))
+		return NULL;
+	return (void *)(uintptr_t)(r->hpa + off);
+}
+
+bool vm_ram_fault(struct vm *vm, uint64_t gpa)
+{
+	struct vm_region *r = region_of(vm, gpa);
+	unsigned k;
+
+	if (!r || !r->chunk)
+		return false;
+	k = (unsigned)((gpa - r->gpa) / r->chunk);
+	if (r->populated >> k & 1)
+		return false;           /* mapped already: a real fault */
+	return populate(vm, r, k) == 0;
 }
 
 /* PLIC context i drives vCPU i's external interrupt. */
@@ -55,6 +137,8 @@ static int build_memory(struct vm *vm)
 		const struct cfg_region *cr = &c->regions[i];
 		uint64_t hpa, align = PAGE_SIZE;
 
+		bool lazy = ARCH_LAZY_RAM && !cr->phys;
+
 		if (cr->phys) {
 			hpa = cr->phys;         /* claimed by claim_fixed_memory() */
 		} else {
@@ -64,15 +148,18 @@ static int build_memory(struct vm *vm)
 				align = GiB(1);
 			else if (cr->size >= MiB(2) && IS_ALIGNED(cr->gpa, MiB(2)))
 				align = MiB(2);
-			hpa = palloc_alloc(cr->size, align);
+			hpa = lazy ? palloc_alloc_raw(cr->size, align) : palloc_alloc(cr->size, align);
 			if (!hpa) {
 				pr_err("vm %s: memory[%u]: out of host memory for 0x%llx bytes",
 				       c->name, i, (unsigned long long)cr->size);
 				return -1;
 			}
 		}
-		vm->regions[i] = (struct vm_region){ cr->gpa, cr->size, hpa };
-		if (arch_vm_map(vm, cr->gpa, hpa, cr->size)) {
+		vm->regions[i] = (struct vm_region){ cr->gpa, cr->size, hpa, 0, 0 };
+		if (lazy) {
+			/* RAM_CHUNKS chunks, each a multiple of 2 MiB */
+			vm->regions[i].chunk = ALIGN_UP((cr->size + RAM_CHUNKS - 1) / RAM_CHUNKS, MiB(2));
+		} else if (arch_vm_map(vm, cr->gpa, hpa, cr->size)) {
 			pr_err("vm %s: memory[%u]: cannot build stage-2 tables", c->name, i);
 			return -1;
 		}
@@ -143,17 +230,27 @@ static int load_images(struct vm *vm)
 	const struct cfg_vm *c = vm->cfg;
 	void *dst;
 
-	for (unsigned i = 0; i < vm->nregions; i++)
-		memset((void *)(uintptr_t)vm->regions[i].hpa, 0, vm->regions[i].size);
+	for (unsigned i = 0; i < vm->nregions; i++) {
+		struct vm_region *r = &vm->regions[i];
+
+		if (!r->chunk)
+			memset((void *)(uintptr_t)r->hpa, 0, r->size);
+		for (unsigned k = 0; k < RAM_CHUNKS; k++)
+			if (r->populated >> k & 1)
+				fill_chunk(vm, r, k);   /* a restart: as if never touched */
+	}
 	for (unsigned i = 0; i < c->nimages; i++) {
 		const struct cfg_image *im = &c->images[i];
+		const struct vm_region *r = region_of(vm, im->gpa);
 
-		dst = vm_gpa_to_hva(vm, im->gpa, im->size);
-		if (!dst) {
+		/* a lazy region gets its images chunk by chunk (fill_chunk) */
+		dst = r && r->chunk ? NULL : vm_gpa_to_hva(vm, im->gpa, im->size);
+		if (r && r->chunk ? im->size > r->size - (im->gpa - r->gpa) : !dst) {
 			pr_err("vm %s: image %s does not fit its region", c->name, im->name);
 			return -1;
 		}
-		memcpy(dst, im->data, im->size);
+		if (dst)
+			memcpy(dst, im->data, im->size);
 	}
 	if (c->dtb_size) {
 		dst = vm_gpa_to_hva(vm, c->dtb_gpa, c->dtb_size);

@@ -48,8 +48,14 @@ struct vcpu {
 	uint64_t share_ticks;           /* run ticks in the last complete window */
 };
 
+/* Guest RAM. A lazy region (ARCH_LAZY_RAM) is mapped and filled one chunk
+ * at a time, on the VM's first touch (vm_ram_fault) or Tessera's
+ * (vm_gpa_to_hva): RAM_CHUNKS chunks of at least 2 MiB. */
+#define RAM_CHUNKS 64
 struct vm_region {
 	uint64_t gpa, size, hpa;
+	uint64_t chunk;                 /* bytes per chunk; 0: mapped and filled at build */
+	uint64_t populated;             /* bit k: chunk k is mapped and filled */
 };
 
 union vm_device {
@@ -118,7 +124,12 @@ int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *v
 int vm_pio(struct vcpu *v, uint64_t port, unsigned size, bool write, uint64_t *val);
 void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r);
 /* Host address of [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
+/* Host address of [gpa, gpa+len) if it lies in one RAM region (filling
+ * chunks not touched yet), else NULL. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+/* A stage-2 fault at gpa: true if gpa is RAM not touched yet, now mapped
+ * and filled (the back end re-runs the instruction); false otherwise. */
+bool vm_ram_fault(struct vm *vm, uint64_t gpa);
 /* true the first time this VM shows `key` (an access Tessera does not
  * model, for a report line), for up to VM_NOTED_MAX distinct keys. */
 bool vm_note_once(struct vm *vm, uint64_t key);

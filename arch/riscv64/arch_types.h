@@ -41,6 +41,7 @@ struct arch_vcpu {
 /* Host time: one instruction, inlined into the core's loop. */
 #define ARCH_NOW_INLINE 1
 #define ARCH_HAS_PLIC 1                 /* VMs may have a PLIC (devices/plic.c) */
+#define ARCH_LAZY_RAM 1                 /* guest page faults reach vm_ram_fault */
 static inline uint64_t arch_now(void)
 {
 	uint64_t t;

@@ -674,8 +674,14 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		if (a->light_exit) {
 			/* the light path finished the trap and filled *e */
 			a->light_exit = false;
-			if (unlikely(a->mmio_err))
-				mmio_report_error(v);
+			if (unlikely(a->mmio_err)) {
+				/* RAM not touched yet (core/vm.c): mapped now, the
+				 * guest re-runs the access */
+				if (vm_ram_fault(v->vm, a->mmio_gpa))
+					a->mmio_err = 0;
+				else
+					mmio_report_error(v);
+			}
 			return;
 		}
 		cause = csr_read(CSR_SCAUSE);
@@ -705,11 +711,18 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			continue;
 		case EXC_LOAD_GUEST_PF:
 		case EXC_STORE_GUEST_PF:
+			/* RAM not touched yet (core/vm.c): map it and re-run */
+			if (vm_ram_fault(v->vm, csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3)))
+				continue;
 			if (mmio_exit(v, e, cause == EXC_STORE_GUEST_PF, false) == MMIO_DONE)
 				continue;
 			if (unlikely(a->mmio_err))
 				mmio_report_error(v);
 			return;
+		case EXC_INST_GUEST_PF:
+			if (vm_ram_fault(v->vm, csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3)))
+				continue;
+			/* fall through */
 		default:
 			fault(e, v, cause == EXC_INST_GUEST_PF ?
 				    (csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3)) : 0,

@@ -2,7 +2,8 @@
  * (core/sched.c), device bus and device models: stop, start, restart, pause
  * and resume while a vCPU is the scheduler's current one or halted with a
  * wake time; images reloaded and devices reset on start; restart policy
- * limits; CPU-share sampling. The arch layer, the allocator, the console and
+ * limits; CPU-share sampling; lazy RAM (chunks mapped and filled on first
+ * touch, refilled on restart). The arch layer, the allocator, the console and
  * the core loop's timer bookkeeping are stubs. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,6 +82,19 @@ uint64_t palloc_alloc(uint64_t size, uint64_t align)
 	return (uint64_t)(uintptr_t)p;
 }
 
+/* Lazy RAM comes uncleared: the stub poisons it, so a test sees whether
+ * core/vm.c cleared what the guest can see. */
+uint64_t palloc_alloc_raw(uint64_t size, uint64_t align)
+{
+	void *p = aligned_alloc(align, (size + align - 1) / align * align);
+
+	assert_non_null(p);
+	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));
+	blocks[nblocks++] = p;
+	memset(p, 0xA5, size);
+	return (uint64_t)(uintptr_t)p;
+}
+
 int palloc_claim(uint64_t base, uint64_t size)
 {
 	(void)base, (void)size;
@@ -93,9 +107,16 @@ int arch_vm_init(struct vm *vm)
 	return 0;
 }
 
+static struct { uint64_t gpa, hpa, size; } maps[64];
+static unsigned nmaps;
+
 int arch_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
 {
-	(void)vm, (void)gpa, (void)hpa, (void)size;
+	(void)vm;
+	assert_true(nmaps < sizeof(maps) / sizeof(maps[0]));
+	maps[nmaps].gpa = gpa;
+	maps[nmaps].hpa = hpa;
+	maps[nmaps++].size = size;
 	return 0;
 }
 
@@ -252,6 +273,91 @@ static void halt(struct vcpu *v, uint64_t now, uint64_t at)
 static uint8_t *ram(struct vm *vm)
 {
 	return vm_gpa_to_hva(vm, RAM, 1);
+}
+
+/* ------------------------------------------------------------ lazy RAM */
+
+/* 16 MiB: 64 chunks would be 256 KiB, so 2 MiB chunks (8 of them). One
+ * image at 5 MiB, one across the 2 MiB boundary. */
+static const uint8_t straddle[] = { 1, 2, 3, 4, 5, 6 };
+static const struct cfg_region big_region = { .gpa = RAM, .size = MiB(16) };
+static const struct cfg_image big_images[] = {
+	{ "guest:five", image_data, sizeof(image_data), RAM + MiB(5) },
+	{ "guest:edge", straddle, sizeof(straddle), RAM + MiB(2) - 3 },
+};
+static struct cfg_vm lazy_vm;
+static struct cfg_system lazy_cfg = { "lazy", 10000, &lazy_vm, 1 };
+
+static bool all_bytes(const uint8_t *p, uint64_t n, uint8_t v)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+static void test_lazy_ram(void **state)
+{
+	struct vm *vm;
+	struct vm_region *r;
+	uint8_t *raw, *p;
+
+	(void)state;
+	lazy_vm = (struct cfg_vm){ .name = "lazy", .vcpus = 1, .entry = RAM + MiB(5),
+				   .on_fault = CFG_POLICY_STOP, .regions = &big_region,
+				   .nregions = 1, .images = big_images, .nimages = 2 };
+	sched_init(10);
+	nmaps = 0;
+	assert_int_equal(vm_build_all(&lazy_cfg), 0);
+	vm = &vms[0];
+	r = &vm->regions[0];
+	raw = (uint8_t *)(uintptr_t)r->hpa;
+	assert_int_equal(r->chunk, MiB(2));
+	/* nothing mapped or touched at build, images included */
+	assert_int_equal(nmaps, 0);
+	assert_int_equal(r->populated, 0);
+	assert_true(all_bytes(raw, MiB(16), 0xA5));
+
+	/* the guest touches 9 MiB: chunk 4 (8-10 MiB) is cleared and mapped */
+	assert_true(vm_ram_fault(vm, RAM + MiB(9) + 123));
+	assert_int_equal(nmaps, 1);
+	assert_int_equal(maps[0].gpa, RAM + MiB(8));
+	assert_int_equal(maps[0].hpa, r->hpa + MiB(8));
+	assert_int_equal(maps[0].size, MiB(2));
+	assert_true(all_bytes(raw + MiB(8), MiB(2), 0));
+	assert_true(all_bytes(raw + MiB(6), MiB(2), 0xA5));      /* neighbours untouched */
+	assert_true(all_bytes(raw + MiB(10), MiB(2), 0xA5));
+	/* a second fault there is a real one; outside RAM is not RAM's */
+	assert_false(vm_ram_fault(vm, RAM + MiB(9)));
+	assert_false(vm_ram_fault(vm, RAM + MiB(16)));
+	assert_false(vm_ram_fault(vm, RAM - 1));
+	assert_int_equal(nmaps, 1);
+
+	/* the guest's first touch of an image's chunk finds the image there */
+	assert_true(vm_ram_fault(vm, RAM + MiB(4)));
+	assert_memory_equal(raw + MiB(5), image_data, sizeof(image_data));
+	assert_int_equal(raw[MiB(5) - 1], 0);
+	assert_int_equal(raw[MiB(5) + sizeof(image_data)], 0);
+	/* Tessera's own access populates too: both halves of the straddler */
+	p = vm_gpa_to_hva(vm, RAM + MiB(2) - 3, sizeof(straddle));
+	assert_non_null(p);
+	assert_memory_equal(p, straddle, sizeof(straddle));
+	assert_int_equal(r->populated, 1U << 0 | 1U << 1 | 1U << 2 | 1U << 4);
+	assert_int_equal(nmaps, 4);
+	assert_null(vm_gpa_to_hva(vm, RAM + MiB(16) - 2, 4));    /* past the end */
+
+	/* a restart refills what was touched and leaves the rest alone */
+	raw[MiB(8) + 77] = 0x42;
+	raw[MiB(5)] ^= 0xff;
+	vm_start(vm);
+	vm_restart(vm, "test");
+	assert_int_equal(raw[MiB(8) + 77], 0);
+	assert_memory_equal(raw + MiB(5), image_data, sizeof(image_data));
+	assert_memory_equal(raw + MiB(2) - 3, straddle, sizeof(straddle));
+	assert_true(all_bytes(raw + MiB(12), MiB(4), 0xA5));
+	assert_int_equal(nmaps, 4);                              /* no remapping */
+	while (nblocks)
+		free(blocks[--nblocks]);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -453,6 +559,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_from_running_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_policy_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_share_sampling, setup, teardown),
+		cmocka_unit_test(test_lazy_ram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

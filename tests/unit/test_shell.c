@@ -222,7 +222,7 @@ static int setup(void **state)
 		vm->vcpus[0].vm = vm;
 		vm->vcpus[0].state = VCPU_RUNNABLE;
 		vm->vcpus[0].share_ticks = 2500000 * i;
-		vm->regions[0] = (struct vm_region){ 0x80000000, MiB(4), 0x80400000 };
+		vm->regions[0] = (struct vm_region){ 0x80000000, MiB(4), 0x80400000, 0, 0 };
 		vm->nregions = 1;
 		vm->bus.devs[0] = (struct bus_dev){ .base = 0x0c000000, .size = 0x400000,
 						    .ops = &plic_ops_stub, .dev = &vm->devs[0],
