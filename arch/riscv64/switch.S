@@ -1,19 +1,22 @@
 /*
- * The world switch. rv_vcpu_enter(ctx) saves the host's callee-saved
- * registers on the host stack, loads the guest's registers from ctx and
- * srets into VS-mode. Every trap from the guest lands in rv_trap_entry,
- * which saves the guest registers into ctx (found through sscratch) and
- * returns from rv_vcpu_enter as if it were an ordinary function. While
- * Tessera itself runs, sscratch is 0, so a trap with sscratch == 0 is a
- * fault in the hypervisor.
+ * The world switch. rv_vcpu_enter(ctx) saves ra and s0 (the frame pointer)
+ * on the host stack, loads the guest's registers from ctx and srets into
+ * VS-mode. Every trap from the guest lands in rv_trap_entry, which saves
+ * the guest registers into ctx (found through sscratch) and returns from
+ * rv_vcpu_enter as if it were a function that preserves only sp, ra and
+ * s0: its one caller (vcpu_enter in vcpu.c, inline assembly) declares every
+ * other register clobbered, so arch_vcpu_run saves just the callee-saved
+ * registers it uses, once per call, instead of all of them on every entry.
+ * While Tessera itself runs, sscratch is 0, so a trap with sscratch == 0
+ * is a fault in the hypervisor.
  */
 #include "arch/riscv64/arch_types.h"
 #include "arch/riscv64/csr.h"
 
-/* rv_vcpu_enter's frame: ra, s0-s11, and the context pointer (FRAME_CTX),
+/* rv_vcpu_enter's frame: ra, s0, and the context pointer (FRAME_CTX),
  * which the light path reloads after its C call. */
-#define HOST_FRAME (14 * 8)
-#define FRAME_CTX  (13 * 8)
+#define HOST_FRAME (4 * 8)
+#define FRAME_CTX  (2 * 8)
 
 .macro GUEST_SAVE n
 	sd	x\n, (\n * 8)(a0)
@@ -39,17 +42,6 @@ rv_vcpu_enter:
 	addi	sp, sp, -HOST_FRAME
 	sd	ra, 0(sp)
 	sd	s0, 8(sp)
-	sd	s1, 16(sp)
-	sd	s2, 24(sp)
-	sd	s3, 32(sp)
-	sd	s4, 40(sp)
-	sd	s5, 48(sp)
-	sd	s6, 56(sp)
-	sd	s7, 64(sp)
-	sd	s8, 72(sp)
-	sd	s9, 80(sp)
-	sd	s10, 88(sp)
-	sd	s11, 96(sp)
 	sd	a0, FRAME_CTX(sp)
 	sd	sp, VCPU_HOST_SP(a0)
 	csrw	CSR_SSCRATCH, a0
@@ -104,17 +96,6 @@ full:
 	ld	sp, VCPU_HOST_SP(a0)
 	ld	ra, 0(sp)
 	ld	s0, 8(sp)
-	ld	s1, 16(sp)
-	ld	s2, 24(sp)
-	ld	s3, 32(sp)
-	ld	s4, 40(sp)
-	ld	s5, 48(sp)
-	ld	s6, 56(sp)
-	ld	s7, 64(sp)
-	ld	s8, 72(sp)
-	ld	s9, 80(sp)
-	ld	s10, 88(sp)
-	ld	s11, 96(sp)
 	addi	sp, sp, HOST_FRAME
 	ret
 

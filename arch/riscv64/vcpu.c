@@ -565,6 +565,29 @@ static inline void entry_prep(struct vcpu *v)
 
 struct vm_exit *rv_light_exit_e;         /* the exit arch_vcpu_run returns */
 
+/*
+ * Run the guest until a trap the light path does not finish (switch.S);
+ * returns v (in a0, which is all the compiler then needs to reload).
+ * rv_vcpu_enter preserves only sp, ra and s0 (gp and tp come back holding
+ * the guest's, which Tessera's C never uses): everything else is declared
+ * clobbered here, so the compiler keeps across the call only what it must,
+ * and saves the callee-saved registers once in arch_vcpu_run's prologue.
+ */
+static inline struct vcpu *vcpu_enter(struct vcpu *v)
+{
+	/* the full path returns with a0 still the context: v itself */
+	register struct vcpu *a0 __asm__("a0") = v;
+
+	__asm__ volatile("jal	ra, rv_vcpu_enter"
+			 : "+r"(a0)
+			 :
+			 : "ra", "t0", "t1", "t2", "t3", "t4", "t5", "t6",
+			   "a1", "a2", "a3", "a4", "a5", "a6", "a7",
+			   "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+			   "memory");
+	return a0;
+}
+
 
 
 /*
@@ -786,7 +809,8 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		unsigned long cause;
 
 		entry_prep(v);
-		rv_vcpu_enter(a);
+		v = vcpu_enter(v);
+		a = &v->arch;
 		a->hvip = csr_read(CSR_HVIP);
 		if ((a->sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
 			a->fp_dirty = true;
