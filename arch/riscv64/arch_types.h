@@ -63,7 +63,7 @@ struct arch_vm {
 	uint64_t *root;         /* Sv39x4 G-stage root table (16 KiB) */
 	uint64_t hgatp;
 	uint64_t htimedelta;    /* guest time = host time + htimedelta */
-	bool flush_vvma;        /* VS-stage TLB entries of this VM are stale */
+	bool no_vmid;           /* hgatp has VMID 0 (too few VMID bits): no TLB tags */
 };
 #endif
 

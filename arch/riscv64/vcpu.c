@@ -58,6 +58,7 @@ int arch_vm_init(struct vm *vm)
 		vmid = vm->id + 1;
 	vm->arch.root = (uint64_t *)(uintptr_t)root;
 	vm->arch.hgatp = HGATP_MODE_SV39X4 | vmid << HGATP_VMID_SHIFT | root >> 12;
+	vm->arch.no_vmid = !vmid;
 	return 0;
 }
 
@@ -73,7 +74,6 @@ int arch_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
 void arch_vm_reset(struct vm *vm)
 {
 	vm->arch.htimedelta = 0 - rv_now();     /* guest time starts at 0 */
-	vm->arch.flush_vvma = true;
 	if (loaded_vm == vm)
 		loaded_vm = NULL;
 	if (loaded && loaded->vm == vm)
@@ -161,28 +161,28 @@ static void vcpu_load(struct vcpu *v)
 	if (loaded_vm != vm) {
 		csr_write(CSR_HGATP, vm->arch.hgatp);
 		csr_write(CSR_HTIMEDELTA, vm->arch.htimedelta);
-		if (!(vm->arch.hgatp & HGATP_VMID_MASK))
-			hfence_gvma_all();      /* no VMIDs: nothing tags the TLB */
+		if (vm->arch.no_vmid)
+			hfence_gvma_all();      /* nothing tags the TLB */
 		loaded_vm = vm;
 	}
-	/* vCPUs of one VM share a VMID on this one hart: their VS-stage
+	/* vCPUs of one VM share a VMID on this one hart (and a VM that was
+	 * reset, or a VM without one, left stale entries): their VS-stage
 	 * entries must not leak into each other. */
 	hfence_vvma_all();
-	vm->arch.flush_vvma = false;
-	if (fp_owner != v) {
+	/* sstatus.FS still Initial: the vCPU never wrote an F register since
+	 * its reset, so its fpr[] and fcsr are the reset zeros (and it has
+	 * nothing to save: fp_dirty is only ever set from FS Dirty). If the
+	 * owner's are too, the hart holds exactly those zeros (loaded for the
+	 * owner, untouched since) and nothing of another VM can show through:
+	 * no save, no restore. */
+	if (fp_owner != v && !(fp_owner && fp_initial(fp_owner) && fp_initial(v))) {
 		if (fp_owner && fp_owner->arch.fp_dirty) {
 			rv_fp_save(fp_owner->arch.fpr);
 			fp_owner->arch.fp_dirty = false;
 		}
-		/* sstatus.FS still Initial: the vCPU never wrote an F register
-		 * since its reset, so its fpr[] and fcsr are the reset zeros.
-		 * If the owner's are too, the hart holds exactly those zeros
-		 * (loaded for the owner, untouched since) and nothing of
-		 * another VM can show through: no restore needed. */
-		if (!fp_owner || !fp_initial(fp_owner) || !fp_initial(v))
-			rv_fp_restore(a->fpr);
-		fp_owner = v;
+		rv_fp_restore(a->fpr);
 	}
+	fp_owner = v;
 	loaded = v;
 }
 
@@ -589,7 +589,6 @@ static inline struct vcpu *vcpu_enter(struct vcpu *v)
 }
 
 
-
 /*
  * The light path (switch.S): an SBI call (rv_light_ecall, sbi.c) or a
  * virtual-instruction trap (rv_light_vinsn), with only the registers C may
@@ -826,7 +825,7 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		cause = csr_read(CSR_SCAUSE);
 		if (cause & CAUSE_IRQ_FLAG) {
 			rv_stack_check();
-			if ((cause & ~CAUSE_IRQ_FLAG) == IRQ_S_EXT) {
+			if ((uint32_t)cause == IRQ_S_EXT) {     /* the code: low bits */
 				rv_host_irq();
 				e->reason = EXIT_HOST_IRQ;
 				return;
