@@ -577,8 +577,8 @@ static void vcpu_stop_self(struct vcpu *v)
 }
 
 /* An access the bus did not complete (r): 0 when the guest goes on. */
-static int mmio_unclaimed(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
-			  uint64_t *val, int r)
+int vm_bus_unclaimed(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
+		     uint64_t *val, int r)
 {
 	struct vm *vm = v->vm;
 
@@ -617,21 +617,7 @@ static int mmio_access(struct vcpu *v, uint64_t gpa, unsigned size, bool write, 
 {
 	int r = bus_access(pio ? &v->vm->iobus : &v->vm->bus, gpa, size, write, val);
 
-	return likely(r == 0) ? 0 : mmio_unclaimed(v, gpa, size, write, pio, val, r);
-}
-
-int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val)
-{
-	int r = bus_access(&v->vm->bus, gpa, size, write, val);
-
-	return likely(r == 0) ? 0 : mmio_unclaimed(v, gpa, size, write, false, val, r);
-}
-
-int vm_pio(struct vcpu *v, uint64_t port, unsigned size, bool write, uint64_t *val)
-{
-	int r = bus_access(&v->vm->iobus, port, size, write, val);
-
-	return likely(r == 0) ? 0 : mmio_unclaimed(v, port, size, write, true, val, r);
+	return likely(r == 0) ? 0 : vm_bus_unclaimed(v, gpa, size, write, pio, val, r);
 }
 
 void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r)

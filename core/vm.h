@@ -118,11 +118,15 @@ void vm_handle_exit(struct vcpu *v, struct vm_exit *e);
  * MMIO exits itself: the access on the VM's bus (a load's result in *val).
  * 0 when the guest goes on, else BUS_NO_DEVICE or BUS_REFUSED: then call
  * vm_mmio_fault (the VM's fault policy) and return to the core. */
-int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val);
+static inline int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val);
 /* The same for a port access on the VM's I/O bus (a port nothing answers
  * reads all ones); a refused access goes to vm_mmio_fault too. */
-int vm_pio(struct vcpu *v, uint64_t port, unsigned size, bool write, uint64_t *val);
+static inline int vm_pio(struct vcpu *v, uint64_t port, unsigned size, bool write, uint64_t *val);
 void vm_mmio_fault(struct vcpu *v, uint64_t gpa, unsigned size, bool write, int r);
+/* vm_mmio and vm_pio when the bus did not complete the access (r): 0 when
+ * the guest goes on (a hole or port nothing answers), else r. */
+int vm_bus_unclaimed(struct vcpu *v, uint64_t gpa, unsigned size, bool write, bool pio,
+		     uint64_t *val, int r);
 /* Host address of [gpa, gpa+len) if it lies inside one RAM region, else NULL. */
 /* Host address of [gpa, gpa+len) if it lies in one RAM region (filling
  * chunks not touched yet), else NULL. */
@@ -139,5 +143,21 @@ bool vm_all_stopped(void);
 int vcpu_start(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1);
 /* An interrupt became pending for v: wake it if it is halted. */
 void vcpu_kick(struct vcpu *v);
+
+/* Inline, so that an exit path reaches the device model with no call in
+ * between (bus_access tries the last device hit inline too). */
+static inline int vm_mmio(struct vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *val)
+{
+	int r = bus_access(&v->vm->bus, gpa, size, write, val);
+
+	return likely(r == 0) ? 0 : vm_bus_unclaimed(v, gpa, size, write, false, val, r);
+}
+
+static inline int vm_pio(struct vcpu *v, uint64_t port, unsigned size, bool write, uint64_t *val)
+{
+	int r = bus_access(&v->vm->iobus, port, size, write, val);
+
+	return likely(r == 0) ? 0 : vm_bus_unclaimed(v, port, size, write, true, val, r);
+}
 
 #endif

@@ -12,6 +12,17 @@
 #include "lib/types.h"
 #include "arch/riscv64/insn.h"
 
+/* A decoded MMIO instruction, kept per vCPU so that a guest polling a
+ * device with the same instruction decodes it once. */
+struct rv_mmio_dc {
+	uint32_t insn;          /* the instruction as fetched; RV_DC_NONE: empty */
+	struct rv_mem_insn m;   /* its decode (m.store: the slot's direction) */
+	bool light;             /* m.reg is not s0-s11: the light path may do it */
+};
+/* Never a fetched instruction: a 16-bit one comes back zero-extended, a
+ * 32-bit one has its low two bits set. */
+#define RV_DC_NONE 0xFFFF0000U
+
 struct arch_vcpu {
 	uint64_t gpr[32];       /* x1..x31; slot 0 is the guest pc */
 	uint64_t host_sp;
@@ -27,15 +38,15 @@ struct arch_vcpu {
 	bool fp_dirty;          /* hart's F registers are newer than fpr[] */
 	bool suspended;         /* SBI HSM suspend in progress */
 	bool light_exit;        /* the light path filled the exit for the core */
+	bool hvip_changed;      /* a device set or cleared VSEIP in hvip */
 	/* the load an MMIO exit is waiting for */
 	uint8_t mmio_rd, mmio_len, mmio_size;
 	bool mmio_sext, mmio_write;
 	int mmio_err;           /* a bus error still to report (BUS_*), or 0 */
 	uint64_t mmio_gpa;      /* its address */
 	/* decode cache, [0] loads, [1] stores: the last MMIO instruction
-	 * and its decode (len 0: none) */
-	uint32_t mmio_dc_insn[2];
-	struct rv_mem_insn mmio_dc[2];
+	 * of each kind and its decode */
+	struct rv_mmio_dc mmio_dc[2];
 };
 
 /* Host time: one instruction, inlined into the core's loop. */
@@ -54,7 +65,7 @@ struct arch_vm {
 	uint64_t *root;         /* Sv39x4 G-stage root table (16 KiB) */
 	uint64_t hgatp;
 	uint64_t htimedelta;    /* guest time = host time + htimedelta */
-	bool flush_vvma;        /* VS-stage TLB entries of this VM are stale */
+	bool no_vmid;           /* hgatp has VMID 0 (too few VMID bits): no TLB tags */
 };
 #endif
 

@@ -56,11 +56,19 @@ static int decode16(uint32_t insn, struct rv_mem_insn *m)
 	return -1;
 }
 
-int rv_decode_mem(uint32_t insn, struct rv_mem_insn *m)
+static int decode(uint32_t insn, struct rv_mem_insn *m)
 {
 	if (rv_insn_len(insn) == 4)
 		return decode32(insn, m);
 	if ((insn & 0xFFFF) == 0)
 		return -1;              /* the all-zero parcel is defined illegal */
 	return decode16(insn & 0xFFFF, m);
+}
+
+int rv_decode_mem(uint32_t insn, struct rv_mem_insn *m)
+{
+	if (decode(insn, m))
+		return -1;
+	m->shift = (uint8_t)(64 - 8 * m->size);
+	return 0;
 }

@@ -10,6 +10,7 @@ struct rv_mem_insn {
 	uint8_t reg;            /* rd of a load, rs2 of a store */
 	bool store;
 	bool sext;              /* load result sign-extended */
+	uint8_t shift;          /* 64 - 8 * size: a value's unused high bits */
 };
 
 static inline unsigned rv_insn_len(uint32_t insn)

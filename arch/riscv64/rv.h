@@ -21,8 +21,7 @@ struct rv_platform {
 };
 extern struct rv_platform rv_plat;
 
-/* switch.S */
-void rv_vcpu_enter(struct arch_vcpu *ctx);
+/* switch.S (rv_vcpu_enter is called only through vcpu_enter in vcpu.c) */
 void rv_trap_entry(void);
 uint32_t rv_fetch_guest_insn(uint64_t gva, unsigned long *fault);
 void rv_fp_save(uint64_t *fpr);

@@ -1,22 +1,38 @@
 /*
- * The world switch. rv_vcpu_enter(ctx) saves the host's callee-saved
- * registers on the host stack, loads the guest's registers from ctx and
- * srets into VS-mode. Every trap from the guest lands in rv_trap_entry,
- * which saves the guest registers into ctx (found through sscratch) and
- * returns from rv_vcpu_enter as if it were an ordinary function. While
- * Tessera itself runs, sscratch is 0, so a trap with sscratch == 0 is a
- * fault in the hypervisor.
+ * The world switch. rv_vcpu_enter(ctx) saves ra and s0 (the frame pointer)
+ * on the host stack, loads the guest's registers from ctx and srets into
+ * VS-mode. Every trap from the guest lands in rv_trap_entry, which saves
+ * the guest registers into ctx (found through sscratch) and returns from
+ * rv_vcpu_enter as if it were a function that preserves only sp, ra and
+ * s0: its one caller (vcpu_enter in vcpu.c, inline assembly) declares every
+ * other register clobbered, so arch_vcpu_run saves just the callee-saved
+ * registers it uses, once per call, instead of all of them on every entry.
+ * While Tessera itself runs, sscratch is 0, so a trap with sscratch == 0
+ * is a fault in the hypervisor.
  */
 #include "arch/riscv64/arch_types.h"
 #include "arch/riscv64/csr.h"
 
-#define HOST_FRAME (14 * 8)
+/* rv_vcpu_enter's frame: ra, s0, and the context pointer (FRAME_CTX),
+ * which the light path reloads after its C call. */
+#define HOST_FRAME (4 * 8)
+#define FRAME_CTX  (2 * 8)
 
 .macro GUEST_SAVE n
 	sd	x\n, (\n * 8)(a0)
 .endm
 .macro GUEST_LOAD n
 	ld	x\n, (\n * 8)(a0)
+.endm
+
+/* Back into the guest from the light path (a0: the context). */
+.macro LIGHT_RET
+	csrw	CSR_SSCRATCH, a0
+	.irp n, 1,2,5,6,7,11,12,13,14,15,16,17,28,29,30,31
+	GUEST_LOAD \n
+	.endr
+	GUEST_LOAD 10
+	sret
 .endm
 
 	.text
@@ -26,18 +42,7 @@ rv_vcpu_enter:
 	addi	sp, sp, -HOST_FRAME
 	sd	ra, 0(sp)
 	sd	s0, 8(sp)
-	sd	s1, 16(sp)
-	sd	s2, 24(sp)
-	sd	s3, 32(sp)
-	sd	s4, 40(sp)
-	sd	s5, 48(sp)
-	sd	s6, 56(sp)
-	sd	s7, 64(sp)
-	sd	s8, 72(sp)
-	sd	s9, 80(sp)
-	sd	s10, 88(sp)
-	sd	s11, 96(sp)
-	sd	gp, 104(sp)
+	sd	a0, FRAME_CTX(sp)
 	sd	sp, VCPU_HOST_SP(a0)
 	csrw	CSR_SSCRATCH, a0
 	ld	t0, VCPU_PC(a0)
@@ -57,8 +62,10 @@ rv_vcpu_enter:
 rv_trap_entry:
 	csrrw	a0, CSR_SSCRATCH, a0
 	beqz	a0, host_trap
-	/* What C may clobber first, and the trap state. */
-	.irp n, 1,2,3,4,5,6,7,11,12,13,14,15,16,17,28,29,30,31
+	/* What C may clobber first, and the trap state. Tessera's C never
+	 * touches gp and tp (no relaxation, no TLS): the guest's stay in
+	 * place on the light path, and only the full path saves them. */
+	.irp n, 1,2,5,6,7,11,12,13,14,15,16,17,28,29,30,31
 	GUEST_SAVE \n
 	.endr
 	csrrw	t0, CSR_SSCRATCH, zero
@@ -69,7 +76,7 @@ rv_trap_entry:
 	sd	t0, VCPU_HSTATUS(a0)
 	csrr	t0, CSR_SSTATUS
 	sd	t0, VCPU_SSTATUS(a0)
-	/* SBI calls and virtual-instruction traps: the light path. */
+	/* SBI calls, virtual-instruction traps and MMIO: the light path. */
 	csrr	t0, CSR_SCAUSE
 	bltz	t0, full                /* interrupts */
 	addi	t1, t0, -EXC_ECALL_VS
@@ -77,70 +84,66 @@ rv_trap_entry:
 	addi	t1, t0, -EXC_VIRTUAL_INST
 	beqz	t1, light_vinsn
 	addi	t1, t0, -EXC_LOAD_GUEST_PF
-	beqz	t1, light_mmio
+	beqz	t1, light_load
 	addi	t1, t0, -EXC_STORE_GUEST_PF
-	beqz	t1, light_mmio
+	beqz	t1, light_store
 full:
-	/* The guest's s0-s11 are still in place (C preserved them). */
-	.irp n, 8,9,18,19,20,21,22,23,24,25,26,27
+	/* The guest's gp, tp and s0-s11 are still in place (C preserved
+	 * them). */
+	.irp n, 3,4,8,9,18,19,20,21,22,23,24,25,26,27
 	GUEST_SAVE \n
 	.endr
 	ld	sp, VCPU_HOST_SP(a0)
 	ld	ra, 0(sp)
 	ld	s0, 8(sp)
-	ld	s1, 16(sp)
-	ld	s2, 24(sp)
-	ld	s3, 32(sp)
-	ld	s4, 40(sp)
-	ld	s5, 48(sp)
-	ld	s6, 56(sp)
-	ld	s7, 64(sp)
-	ld	s8, 72(sp)
-	ld	s9, 80(sp)
-	ld	s10, 88(sp)
-	ld	s11, 96(sp)
-	ld	gp, 104(sp)
 	addi	sp, sp, HOST_FRAME
 	ret
 
 	/*
-	 * The light path: rv_light_ecall/_vinsn/_mmio(ctx) (in t2) runs
-	 * on the host stack below
-	 * rv_vcpu_enter's frame, with the guest's s0-s11 live in their
-	 * registers (C preserves them; a handler that must write one
-	 * declines). 0: sret straight back; else take the full path back
-	 * into arch_vcpu_run.
+	 * The light path: rv_light_ecall/_vinsn/_load/_store(ctx) runs on
+	 * the host stack below rv_vcpu_enter's frame, with the guest's gp,
+	 * tp and s0-s11 live in their registers (C preserves them; a handler
+	 * that must write one declines). 0: sret straight back; else take
+	 * the full path back into arch_vcpu_run.
+	 *
+	 * SBI and virtual-instruction handlers may change the pc, hstatus
+	 * and sstatus (an exception injected into the guest): they are
+	 * written back from the context. The MMIO handlers write sepc
+	 * themselves and never touch hstatus or sstatus, which are still
+	 * the trap's.
 	 */
 light_ecall:
-	la	t2, rv_light_ecall
-	j	light
-light_mmio:
-	la	t2, rv_light_mmio
-	j	light
-light_vinsn:
-	la	t2, rv_light_vinsn
-light:
 	ld	sp, VCPU_HOST_SP(a0)
-	ld	gp, 104(sp)
-	addi	sp, sp, -16
-	sd	a0, 0(sp)
-	jalr	t2
-	mv	t1, a0
-	ld	a0, 0(sp)
-	addi	sp, sp, 16
-	bnez	t1, full
+	jal	rv_light_ecall
+light_state:
+	bnez	a0, light_full
+	ld	a0, FRAME_CTX(sp)
 	ld	t0, VCPU_PC(a0)
 	csrw	CSR_SEPC, t0
 	ld	t0, VCPU_HSTATUS(a0)
 	csrw	CSR_HSTATUS, t0
 	ld	t0, VCPU_SSTATUS(a0)
 	csrw	CSR_SSTATUS, t0
-	csrw	CSR_SSCRATCH, a0
-	.irp n, 1,2,3,4,5,6,7,11,12,13,14,15,16,17,28,29,30,31
-	GUEST_LOAD \n
-	.endr
-	GUEST_LOAD 10
-	sret
+	LIGHT_RET
+light_vinsn:
+	ld	sp, VCPU_HOST_SP(a0)
+	jal	rv_light_vinsn
+	j	light_state
+light_load:
+	ld	sp, VCPU_HOST_SP(a0)
+	jal	rv_light_load
+	bnez	a0, light_full
+	ld	a0, FRAME_CTX(sp)
+	LIGHT_RET
+light_store:
+	ld	sp, VCPU_HOST_SP(a0)
+	jal	rv_light_store
+	bnez	a0, light_full
+	ld	a0, FRAME_CTX(sp)
+	LIGHT_RET
+light_full:
+	ld	a0, FRAME_CTX(sp)
+	j	full
 
 host_trap:
 	/* A trap taken in HS-mode itself: a hypervisor bug. Report it. */

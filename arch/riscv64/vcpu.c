@@ -59,6 +59,7 @@ int arch_vm_init(struct vm *vm)
 		vmid = vm->id + 1;
 	vm->arch.root = (uint64_t *)(uintptr_t)root;
 	vm->arch.hgatp = HGATP_MODE_SV39X4 | vmid << HGATP_VMID_SHIFT | root >> 12;
+	vm->arch.no_vmid = !vmid;
 	return 0;
 }
 
@@ -74,7 +75,6 @@ int arch_vm_map(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size)
 void arch_vm_reset(struct vm *vm)
 {
 	vm->arch.htimedelta = 0 - rv_now();     /* guest time starts at 0 */
-	vm->arch.flush_vvma = true;
 	if (loaded_vm == vm)
 		loaded_vm = NULL;
 	if (loaded && loaded->vm == vm)
@@ -142,6 +142,7 @@ void arch_vcpu_reset(struct vcpu *v, uint64_t pc, uint64_t arg0, uint64_t arg1)
 	a->sstatus = SSTATUS_SPP | SSTATUS_FS_INITIAL | SSTATUS_UXL_64;
 	a->vsstatus = SSTATUS_UXL_64;
 	a->vstimecmp = UINT64_MAX;
+	a->mmio_dc[0].insn = a->mmio_dc[1].insn = RV_DC_NONE;
 	if (loaded == v)
 		loaded = NULL;
 	if (fp_owner == v)
@@ -190,28 +191,28 @@ static void vcpu_load(struct vcpu *v)
 	if (loaded_vm != vm) {
 		csr_write(CSR_HGATP, vm->arch.hgatp);
 		csr_write(CSR_HTIMEDELTA, vm->arch.htimedelta);
-		if (!(vm->arch.hgatp & HGATP_VMID_MASK))
-			hfence_gvma_all();      /* no VMIDs: nothing tags the TLB */
+		if (vm->arch.no_vmid)
+			hfence_gvma_all();      /* nothing tags the TLB */
 		loaded_vm = vm;
 	}
-	/* vCPUs of one VM share a VMID on this one hart: their VS-stage
+	/* vCPUs of one VM share a VMID on this one hart (and a VM that was
+	 * reset, or a VM without one, left stale entries): their VS-stage
 	 * entries must not leak into each other. */
 	hfence_vvma_all();
-	vm->arch.flush_vvma = false;
-	if (fp_owner != v) {
+	/* sstatus.FS still Initial: the vCPU never wrote an F register since
+	 * its reset, so its fpr[] and fcsr are the reset zeros (and it has
+	 * nothing to save: fp_dirty is only ever set from FS Dirty). If the
+	 * owner's are too, the hart holds exactly those zeros (loaded for the
+	 * owner, untouched since) and nothing of another VM can show through:
+	 * no save, no restore. */
+	if (fp_owner != v && !(fp_owner && fp_initial(fp_owner) && fp_initial(v))) {
 		if (fp_owner && fp_owner->arch.fp_dirty) {
 			rv_fp_save(fp_owner->arch.fpr);
 			fp_owner->arch.fp_dirty = false;
 		}
-		/* sstatus.FS still Initial: the vCPU never wrote an F register
-		 * since its reset, so its fpr[] and fcsr are the reset zeros.
-		 * If the owner's are too, the hart holds exactly those zeros
-		 * (loaded for the owner, untouched since) and nothing of
-		 * another VM can show through: no restore needed. */
-		if (!fp_owner || !fp_initial(fp_owner) || !fp_initial(v))
-			rv_fp_restore(a->fpr);
-		fp_owner = v;
+		rv_fp_restore(a->fpr);
 	}
+	fp_owner = v;
 	loaded = v;
 }
 
@@ -262,6 +263,7 @@ void arch_vcpu_set_ext_irq(struct vcpu *v, bool level)
 		v->arch.hvip |= MIP_VSEIP;
 	else
 		v->arch.hvip &= ~MIP_VSEIP;
+	v->arch.hvip_changed = true;    /* for a light MMIO access (light_mmio) */
 }
 
 bool arch_vcpu_irq_pending(struct vcpu *v)
@@ -447,21 +449,38 @@ static inline void mmio_load_result(struct arch_vcpu *a, uint64_t val)
 
 enum { MMIO_DONE, MMIO_EXIT, MMIO_DECLINE };
 
+/* Decode insn into the vCPU's decode cache slot for loads (store false) or
+ * stores; false (the slot unchanged) if it is not an integer load or store
+ * of that kind. */
+static __attribute__((noinline)) bool mmio_dc_fill(struct arch_vcpu *a, bool store, uint32_t insn)
+{
+	struct rv_mmio_dc *dc = &a->mmio_dc[store];
+	struct rv_mem_insn m;
+
+	if (rv_decode_mem(insn, &m) || m.store != store)
+		return false;
+	dc->m = m;
+	dc->light = !(LIGHT_LIVE_REGS >> m.reg & 1);
+	dc->insn = insn;
+	return true;
+}
+
 /*
  * A guest page fault outside RAM: decode the access and do it on the VM's
  * bus here (vm_mmio), without a round trip through the core's loop.
  * MMIO_EXIT: the core must see *e (a fault, or a device asked for the
- * core). light (rv_light_mmio): the guest's s0-s11 are not in gpr[], and
- * anything but a plain access is MMIO_DECLINE (nothing done: the full
- * path handles the trap); a bus error is left in a->mmio_err for
- * arch_vcpu_run to report once every register is saved.
+ * core). light (the light path's slow case, see light_mmio): the guest's
+ * s0-s11 are not in gpr[], and an access that needs one or that MMIO
+ * cannot do is MMIO_DECLINE (nothing done: the full path handles the
+ * trap); a bus error is left in a->mmio_err for arch_vcpu_run to report
+ * once every register is saved.
  */
 static int mmio_exit(struct vcpu *v, struct vm_exit *e, bool store, bool light)
 {
 	struct arch_vcpu *a = &v->arch;
+	const struct rv_mmio_dc *dc = &a->mmio_dc[store];
 	uint64_t gpa = csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3);
 	uint32_t insn = (uint32_t)csr_read(CSR_HTINST);
-	struct rv_mem_insn m;
 	uint64_t val = 0;
 	unsigned len;
 	int r;
@@ -471,56 +490,44 @@ static int mmio_exit(struct vcpu *v, struct vm_exit *e, bool store, bool light)
 		len = (insn & 2) ? 4 : 2;
 		insn |= 2;
 	} else if (fetch_insn(v, &insn)) {
-		if (light)
-			return MMIO_DECLINE;
+		/* The fetch's own trap overwrote the trap CSRs: report it here
+		 * (the light path too), the full path could not. */
 		fault(e, v, gpa, "access outside its memory (instruction unreadable)");
 		return MMIO_EXIT;
 	} else {
 		len = rv_insn_len(insn);
 	}
 	/* A guest polls a device with the same few instructions: the last
-	 * load and the last store decoded are kept per vCPU (len 0: none). */
-	if (a->mmio_dc[store].len && a->mmio_dc_insn[store] == insn) {
-		m = a->mmio_dc[store];
-	} else if (rv_decode_mem(insn, &m) == 0) {
-		a->mmio_dc[store] = m;
-		a->mmio_dc_insn[store] = insn;
-	} else {
-		m.len = 0;
-	}
-	if (!m.len || m.store != store) {
+	 * load and the last store decoded are kept per vCPU. */
+	if (dc->insn != insn && !mmio_dc_fill(a, store, insn)) {
 		if (light)
 			return MMIO_DECLINE;
 		fault(e, v, gpa, "access outside its memory by an instruction MMIO cannot emulate");
 		return MMIO_EXIT;
 	}
-	if ((gpa & (m.size - 1U)) || (light && (LIGHT_LIVE_REGS >> m.reg & 1))) {
+	if ((gpa & (dc->m.size - 1U)) || (light && !dc->light)) {
 		if (light)
 			return MMIO_DECLINE;
 		fault(e, v, gpa, "misaligned access outside its memory");
 		return MMIO_EXIT;
 	}
 	v->stats.exits[EXIT_MMIO]++;
-	if (m.store && m.reg) {
-		val = a->gpr[m.reg];
-		if (m.size != 8)
-			val &= (1ULL << (8 * m.size)) - 1;
-	}
+	if (store && dc->m.reg)
+		val = a->gpr[dc->m.reg] << dc->m.shift >> dc->m.shift;
 	a->mmio_len = (uint8_t)len;
-	a->mmio_size = m.size;
-	r = vm_mmio(v, gpa, m.size, m.store, &val);
+	a->mmio_size = dc->m.size;
+	a->mmio_rd = dc->m.reg;
+	a->mmio_sext = dc->m.sext;
+	r = vm_mmio(v, gpa, dc->m.size, store, &val);
 	if (unlikely(r)) {
 		a->mmio_err = r;
 		a->mmio_gpa = gpa;
-		a->mmio_write = m.store;
+		a->mmio_write = store;
 		e->reason = EXIT_RESCHED;
 		return MMIO_EXIT;
 	}
-	if (!m.store) {
-		a->mmio_rd = m.reg;
-		a->mmio_sext = m.sext;
+	if (!store)
 		mmio_load_result(a, val);
-	}
 	a->gpr[0] += len;
 	/* A device woke a vCPU or the console has news: let the core look. */
 	if (unlikely(sched.need_resched || console_changed)) {
@@ -588,6 +595,29 @@ static inline void entry_prep(struct vcpu *v)
 
 struct vm_exit *rv_light_exit_e;         /* the exit arch_vcpu_run returns */
 
+/*
+ * Run the guest until a trap the light path does not finish (switch.S);
+ * returns v (in a0, which is all the compiler then needs to reload).
+ * rv_vcpu_enter preserves only sp, ra and s0 (gp and tp come back holding
+ * the guest's, which Tessera's C never uses): everything else is declared
+ * clobbered here, so the compiler keeps across the call only what it must,
+ * and saves the callee-saved registers once in arch_vcpu_run's prologue.
+ */
+static inline struct vcpu *vcpu_enter(struct vcpu *v)
+{
+	/* the full path returns with a0 still the context: v itself */
+	register struct vcpu *a0 __asm__("a0") = v;
+
+	__asm__ volatile("jal	ra, rv_vcpu_enter"
+			 : "+r"(a0)
+			 :
+			 : "ra", "t0", "t1", "t2", "t3", "t4", "t5", "t6",
+			   "a1", "a2", "a3", "a4", "a5", "a6", "a7",
+			   "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+			   "memory");
+	return a0;
+}
+
 
 /*
  * The light path (switch.S): an SBI call (rv_light_ecall, sbi.c) or a
@@ -639,18 +669,161 @@ unsigned long rv_light_vinsn(struct vcpu *v)
 	return 0;
 }
 
-unsigned long rv_light_mmio(struct vcpu *v);
-unsigned long rv_light_mmio(struct vcpu *v)
+/*
+ * The light path's MMIO entries (switch.S: rv_light_load, rv_light_store).
+ * The common case, an instruction in the decode cache at a 4-byte aligned
+ * pc and the device the VM's bus hit last, is light_mmio's straight line;
+ * anything else goes through mmio_exit (light_mmio_slow). On 0 switch.S
+ * srets at once: sepc is written here, hstatus and sstatus are still the
+ * trap's (nothing on this path changes them).
+ */
+static __attribute__((noinline)) unsigned long light_mmio_slow(struct vcpu *v, bool store)
 {
 	struct arch_vcpu *a = &v->arch;
 	uint64_t hvip = csr_read(CSR_HVIP);
+	unsigned long out;
 	int r;
 
 	a->hvip = hvip;         /* a device may raise this vCPU's VSEIP */
-	r = mmio_exit(v, rv_light_exit_e, csr_read(CSR_SCAUSE) == EXC_STORE_GUEST_PF, true);
+	a->hvip_changed = false;
+	r = mmio_exit(v, rv_light_exit_e, store, true);
 	if (r == MMIO_DECLINE)
 		return 1;
-	return rv_light_done(v, r == MMIO_EXIT, a->vstimecmp, hvip);
+	out = rv_light_done(v, r == MMIO_EXIT, a->vstimecmp, hvip);
+	if (!out)
+		csr_write(CSR_SEPC, a->gpr[0]);
+	return out;
+}
+
+/* A device changed this vCPU's VSEIP (arch_vcpu_set_ext_irq) during a
+ * light MMIO access: into the hart's hvip, whose VSSIP the guest may have
+ * changed since the entry. */
+static __attribute__((noinline)) void light_hvip_sync(struct arch_vcpu *a)
+{
+	uint64_t h = (csr_read(CSR_HVIP) & ~MIP_VSEIP) | (a->hvip & MIP_VSEIP);
+
+	a->hvip = h;
+	a->hvip_changed = false;
+	csr_write(CSR_HVIP, h);
+}
+
+/* The access is done (pc: the next instruction), but the core must look. */
+static __attribute__((noinline)) unsigned long light_mmio_resched(struct vcpu *v, uint64_t pc)
+{
+	v->arch.gpr[0] = pc;
+	rv_light_exit_e->reason = EXIT_RESCHED;
+	v->arch.light_exit = true;
+	return 1;
+}
+
+/* The bus did not complete the access (r): the core's verdict (0: the
+ * guest goes on, *val is the load's result), else the error stays for
+ * arch_vcpu_run to report once every register is saved. The trap CSRs
+ * still hold the address. */
+static __attribute__((noinline)) int light_mmio_unclaimed(struct vcpu *v, bool store,
+							  uint64_t *val, int r)
+{
+	struct arch_vcpu *a = &v->arch;
+	uint64_t gpa = csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3);
+
+	r = vm_bus_unclaimed(v, gpa, a->mmio_dc[store].m.size, store, false, val, r);
+	if (r) {
+		a->mmio_err = r;
+		a->mmio_gpa = gpa;
+		a->mmio_write = store;
+		a->mmio_size = a->mmio_dc[store].m.size;
+		rv_light_exit_e->reason = EXIT_RESCHED;
+		a->light_exit = true;
+	}
+	return r;
+}
+
+/* The instruction could not be fetched (its trap overwrote the trap CSRs,
+ * so the full path could not tell what happened): the fault for the core. */
+static __attribute__((noinline)) unsigned long light_mmio_unreadable(struct vcpu *v, uint64_t gpa)
+{
+	fault(rv_light_exit_e, v, gpa, "access outside its memory (instruction unreadable)");
+	v->arch.light_exit = true;
+	return 1;
+}
+
+static inline __attribute__((always_inline)) unsigned long light_mmio(struct vcpu *v, const bool store)
+{
+	struct arch_vcpu *a = &v->arch;
+	const struct rv_mmio_dc *dc = &a->mmio_dc[store];
+	uint64_t pc = a->gpr[0], val = 0, gpa;
+	unsigned long w, vec;
+	int r;
+
+	gpa = csr_read(CSR_HTVAL) << 2 | (csr_read(CSR_STVAL) & 3);
+	/* A transformed instruction from htinst, or a pc that is not 4-byte
+	 * aligned (a compressed instruction's, which may be followed by a
+	 * 32-bit one's first half): the general way. */
+	if (unlikely((pc & 3) | csr_read(CSR_HTINST)))
+		return light_mmio_slow(v, store);
+	{
+		/* rv_fetch_guest_insn's aligned case, inline: one HLVX.WU with
+		 * a temporary trap vector that catches a fault. */
+		__asm__ goto(
+			"la	%[vec], 1f\n\t"
+			"csrrw	%[vec], stvec, %[vec]\n\t"
+			".option push\n\t"
+			".option arch, +h\n\t"
+			"hlvx.wu	%[w], (%[pc])\n\t"
+			".option pop\n\t"
+			"csrw	stvec, %[vec]\n\t"
+			".pushsection .text.unlikely.rv_fetch_fault, \"ax\"\n\t"
+			".balign 4\n"
+			"1:	csrw	stvec, %[vec]\n\t"
+			"j	%l[unreadable]\n\t"
+			".popsection"
+			: [w] "=&r"(w), [vec] "=&r"(vec)
+			: [pc] "r"(pc)
+			: "memory"
+			: unreadable);
+		if ((w & 3) != 3)
+			w &= 0xFFFF;    /* a 16-bit instruction */
+	}
+	if (unlikely(dc->insn != (uint32_t)w || !dc->light || (gpa & (dc->m.size - 1UL))))
+		return light_mmio_slow(v, store);
+	v->stats.exits[EXIT_MMIO]++;
+	if (store && dc->m.reg)
+		val = a->gpr[dc->m.reg] << dc->m.shift >> dc->m.shift;
+	/* vm_mmio, with the rare case out of line so that only v and val
+	 * live across the device call */
+	r = bus_access(&v->vm->bus, gpa, dc->m.size, store, &val);
+	if (unlikely(r))
+		r = light_mmio_unclaimed(v, store, &val, r);
+	if (unlikely(a->hvip_changed))
+		light_hvip_sync(a);
+	if (unlikely(r))
+		return 1;
+	if (!store && dc->m.reg) {
+		uint64_t x = val << dc->m.shift;
+
+		a->gpr[dc->m.reg] = dc->m.sext ? (uint64_t)((int64_t)x >> dc->m.shift) :
+						 x >> dc->m.shift;
+	}
+	pc = a->gpr[0] + dc->m.len;
+	/* A device woke a vCPU or the console has news: let the core look. */
+	if (unlikely(sched.need_resched || console_changed))
+		return light_mmio_resched(v, pc);
+	csr_write(CSR_SEPC, pc);
+	return 0;
+unreadable:
+	return light_mmio_unreadable(v, gpa);
+}
+
+unsigned long rv_light_load(struct vcpu *v);
+unsigned long rv_light_load(struct vcpu *v)
+{
+	return light_mmio(v, false);
+}
+
+unsigned long rv_light_store(struct vcpu *v);
+unsigned long rv_light_store(struct vcpu *v)
+{
+	return light_mmio(v, true);
 }
 
 void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -665,7 +838,8 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		unsigned long cause;
 
 		entry_prep(v);
-		rv_vcpu_enter(a);
+		v = vcpu_enter(v);
+		a = &v->arch;
 		a->hvip = csr_read(CSR_HVIP);
 		if ((a->sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
 			a->fp_dirty = true;
@@ -687,7 +861,7 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		cause = csr_read(CSR_SCAUSE);
 		if (cause & CAUSE_IRQ_FLAG) {
 			rv_stack_check();
-			if ((cause & ~CAUSE_IRQ_FLAG) == IRQ_S_EXT) {
+			if ((uint32_t)cause == IRQ_S_EXT) {     /* the code: low bits */
 				rv_host_irq();
 				e->reason = EXIT_HOST_IRQ;
 				return;

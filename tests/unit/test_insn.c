@@ -139,6 +139,7 @@ static void expect_mem(uint32_t insn, unsigned len, unsigned size, bool store,
 	assert_int_equal(m.size, size);
 	assert_int_equal(m.store, store);
 	assert_int_equal(m.reg, reg);
+	assert_int_equal(m.shift, 64 - 8 * size);
 }
 
 static void expect_load(uint32_t insn, unsigned len, unsigned size, bool sext, unsigned rd)
@@ -304,6 +305,7 @@ static void test_random_32bit(void **state)
 			assert_int_equal(m.reg, m.store ? (w >> 20) & 31 : (w >> 7) & 31);
 			if (!m.store)
 				assert_int_equal(m.sext, f3 < 4);
+			assert_int_equal(m.shift, 64 - 8 * m.size);
 		}
 	}
 }
