@@ -205,6 +205,15 @@ static void vcpu_load(struct vcpu *v)
 	 * owner's are too, the hart holds exactly those zeros (loaded for the
 	 * owner, untouched since) and nothing of another VM can show through:
 	 * no save, no restore. */
+	/* FS Dirty becomes Clean (and fp_dirty) only here, when the owner's
+	 * registers may have to be saved: not at every exit, which would make
+	 * a guest that uses FP go Clean -> Dirty after each one (and QEMU keep
+	 * two translations of the guest's code, one per FS value). */
+	if (fp_owner && fp_owner != v &&
+	    (fp_owner->arch.sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
+		fp_owner->arch.fp_dirty = true;
+		fp_owner->arch.sstatus = (fp_owner->arch.sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
+	}
 	if (fp_owner != v && !(fp_owner && fp_initial(fp_owner) && fp_initial(v))) {
 		if (fp_owner && fp_owner->arch.fp_dirty) {
 			rv_fp_save(fp_owner->arch.fpr);
@@ -841,10 +850,6 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		v = vcpu_enter(v);
 		a = &v->arch;
 		a->hvip = csr_read(CSR_HVIP);
-		if ((a->sstatus & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
-			a->fp_dirty = true;
-			a->sstatus = (a->sstatus & ~SSTATUS_FS) | SSTATUS_FS_CLEAN;
-		}
 		if (a->light_exit) {
 			/* the light path finished the trap and filled *e */
 			a->light_exit = false;
