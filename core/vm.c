@@ -313,6 +313,8 @@ static int claim_fixed_memory(const struct cfg_system *cfg)
 
 int vm_build_all(const struct cfg_system *cfg)
 {
+	uint64_t free_before = palloc_free_bytes(), ram = 0, own;
+
 	if (cfg->nvms == 0 || cfg->nvms > CFG_MAX_VMS) {
 		pr_err("config %s: %u VMs (1..%u allowed)", cfg->name, cfg->nvms, CFG_MAX_VMS);
 		return -1;
@@ -330,7 +332,17 @@ int vm_build_all(const struct cfg_system *cfg)
 		if (vm_build(&vms[i], i, &cfg->vms[i]))
 			return -1;
 		nvms = i + 1;
+		for (unsigned k = 0; k < cfg->vms[i].nregions; k++)
+			if (!cfg->vms[i].regions[k].phys)
+				ram += ALIGN_UP(cfg->vms[i].regions[k].size, PAGE_SIZE);
 	}
+	/* What the VMs cost besides their RAM (struct vm, stage-2 tables,
+	 * control pages, bitmaps, FP areas), measured on the allocator: lazy
+	 * RAM's stage-2 tables grow later, as chunks are touched. */
+	own = free_before - palloc_free_bytes() - ram;
+	pr_info("%u VM(s) built: %llu KiB of guest RAM, %llu KiB of Tessera's own "
+		"(%llu KiB per VM)", nvms, (unsigned long long)(ram >> 10),
+		(unsigned long long)(own >> 10), (unsigned long long)(own / nvms >> 10));
 	return 0;
 }
 

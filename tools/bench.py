@@ -360,11 +360,12 @@ class RiscV:
                         f"{ratio:.5f} ({work_bm} / {work_hv} instr)", ">= 0.99",
                         judge(ratio >= 0.99)))
         fp = self.shared_rows(rows, fair, pair_sw, many_sw)
-        pv = per_vm(self.elf("bench-exits"), self.config_path("bench-exits"))
+        own = built_own_bytes(ex)
+        img = image_copy_bytes(self.elf("bench-exits"), self.arch)
         rows.append(Row("memory per VM besides its RAM", b,
-                        f"{pv['total'] / 1024:.1f} KiB (struct vm {pv['vm'] / 1024:.1f} + "
-                        f"stage-2 {pv['gstage'] / 1024:.0f} + image copy "
-                        f"{pv['images'] / 1024:.0f})", "", "info"))
+                        f"{(own + img) / 1024:.1f} KiB (allocated at build {own / 1024:.0f}: "
+                        f"struct vm and the G-stage root and tables, more as lazy RAM is "
+                        f"touched; + image copy {img / 1024:.0f})", "", "info"))
         tick = solo.metric("tick-exit")
         rows.append(Row("slice-end timer tick, 1 VM alone (exit and back), instructions", b,
                         minmean(tick), "", "info", chart=(CHART_TICK, tick["mean"], None)))
@@ -378,7 +379,7 @@ class RiscV:
             m = native.metric(key)
             rows.append(Row(f"reference: {label}, instructions", nb, minmean(m), "", "ref",
                             chart=(chart, m[basis], None)))
-        self.details = {"footprint": fp, "per_vm": pv, "switch2": pair_sw,
+        self.details = {"footprint": fp, "switch2": pair_sw,
                         "switch16": many_sw, "fair": fair}
         return rows
 
@@ -641,14 +642,12 @@ class X86(RiscV):
                         "exit (1 s slice)", b, f"{ratio:.5f} ({work_ref} / {work_hv} instr)",
                         ">= 0.99", judge(ratio >= 0.99)))
         fp = self.shared_rows(rows, fair, pair_sw, many_sw)
-        syms = elf_symbols(self.elf("bench-exits"), self.arch)
-        vm = sizeof_vm(self.elf("bench-exits"), self.arch)
-        img = sum((sz + 4095) // 4096 * 4096 for n, (_, sz, _) in syms.items()
-                  if n.startswith("tessera_img_0_"))
+        own = built_own_bytes(outs["bench-exits"])
+        img = image_copy_bytes(self.elf("bench-exits"), self.arch)
         rows.append(Row("memory per VM besides its RAM", b,
-                        f"{(vm + img) / 1024:.1f} KiB (struct vm {vm / 1024:.1f} + image copy "
-                        f"{img / 1024:.0f}; NPT/EPT tables, I/O and MSR bitmaps, VMCB/VMCS "
-                        f"and XSAVE pages not counted)", "", "info"))
+                        f"{(own + img) / 1024:.1f} KiB (allocated at build {own / 1024:.0f}: "
+                        f"struct vm, {'NPT, VMCB, I/O and MSR permission maps' if self.name.startswith('x86_64 (SVM') else 'EPT, VMCS, I/O and MSR bitmaps'}, "
+                        f"XSAVE area; + image copy {img / 1024:.0f})", "", "info"))
         tick = solo.metric("tick-exit")
         rows.append(Row("slice-end timer tick, 1 VM alone (exit and back), instructions", b,
                         minmean(tick), "", "info", chart=(CHART_TICK, tick["mean"], None)))
@@ -731,65 +730,23 @@ def text_range(elf):
     raise BenchError(f"{elf}: no .text section")
 
 
-def cfg_max_vms():
-    with open(os.path.join(ROOT, "core", "config.h")) as f:
-        m = re.search(r"#define\s+CFG_MAX_VMS\s+(\d+)", f.read())
+BUILT_RE = re.compile(r"\[tessera\] (\d+) VM\(s\) built: (\d+) KiB of guest RAM, "
+                      r"(\d+) KiB of Tessera's own")
+
+
+def built_own_bytes(out):
+    """Tessera's own allocations per VM at build, from its boot line."""
+    m = BUILT_RE.search(out.text)
     if not m:
-        raise BenchError("core/config.h: no CFG_MAX_VMS")
-    return int(m.group(1))
+        raise BenchError(f"{out.scenario}: no 'VM(s) built' line in the output")
+    return int(m.group(3)) * 1024 // int(m.group(1))
 
 
-def gstage_bytes(regions):
-    """Sv39x4 G-stage tables Tessera builds for these (gpa, size) regions:
-    a 16 KiB root, a 4 KiB table per 1 GiB slot not mapped by a 1 GiB leaf,
-    one per 2 MiB slot mapped with 4 KiB pages (RAM is placed so that the
-    host and guest offsets inside a 2 MiB / 1 GiB page agree)."""
-    l1, l0 = set(), set()
-    for gpa, size in regions:
-        a, end = gpa, gpa + size
-        while a < end:
-            if a % (1 << 30) == 0 and end - a >= (1 << 30):
-                a += 1 << 30
-                continue
-            l1.add(a >> 30)
-            if a % (1 << 21) == 0 and end - a >= (1 << 21):
-                a += 1 << 21
-                continue
-            l0.add(a >> 21)
-            a += 1 << 12
-    return 16384 + 4096 * (len(l1) + len(l0))
-
-
-def sizeof_vm(elf, arch):
-    """sizeof(struct vm): the VM structures come from palloc at boot (only
-    as many as the config has), so the size is read from the debug info;
-    an older tree had a CFG_MAX_VMS array `vms` in .bss."""
+def image_copy_bytes(elf, arch):
+    """The VM's images and device tree, kept in Tessera's image for restarts."""
     syms = elf_symbols(elf, arch)
-    if "vms" in syms and syms["vms"][1] > 8:
-        return syms["vms"][1] // cfg_max_vms()
-    if shutil.which("gdb"):
-        out = run_cmd(["gdb", "-batch", "-nx", "-ex", "print sizeof(struct vm)", elf], 60, "gdb")
-        m = re.search(r"\$1 = (\d+)", out)
-        if m:
-            return int(m.group(1))
-    raise BenchError(f"{elf}: cannot tell sizeof(struct vm) (no gdb?)")
-
-
-def per_vm(elf, cfg_path):
-    syms = elf_symbols(elf, "riscv64")
-    vm = sizeof_vm(elf, "riscv64")
-    data = load_toml(cfg_path)
-    regions = []
-    for r in data["vm"][0]["memory"]:
-        s = r["size"]
-        if isinstance(s, str):
-            s = int(s[:-1]) << {"K": 10, "M": 20, "G": 30}[s[-1]] if s[-1] in "KMG" else int(s)
-        regions.append((r["base"], s))
-    gs = gstage_bytes(regions)
-    # the VM's images and device tree stay in Tessera's image (restarts)
-    img = sum((sz + 4095) // 4096 * 4096 for n, (_, sz, _) in syms.items()
-              if n.startswith("tessera_img_0_") or n == "tessera_dtb_0")
-    return {"vm": vm, "gstage": gs, "images": img, "total": vm + gs + img}
+    return sum((sz + 4095) // 4096 * 4096 for n, (_, sz, _) in syms.items()
+               if n.startswith("tessera_img_0_") or n == "tessera_dtb_0")
 
 
 # ------------------------------------------------------------------ output
@@ -1179,9 +1136,9 @@ def selftest(args):
         ba = data["vm"][1]["bootargs"].split()
         check("derive_config bootargs", "from=5" in ba and "until=9" in ba and "newkey=1" in ba)
         check("derive_config slice", data["tessera"]["time_slice_ms"] == 1)
-    check("gstage 4M at 2G", gstage_bytes([(0x80000000, 4 << 20)]) == 20 << 10)
-    check("gstage 1G at 1G", gstage_bytes([(1 << 30, 1 << 30)]) == 16 << 10)
-    check("gstage 8K unaligned", gstage_bytes([(0x80001000, 8 << 10)]) == 24 << 10)
+    built = BUILT_RE.search("[tessera] 2 VM(s) built: 8192 KiB of guest RAM, 112 KiB of "
+                            "Tessera's own (56 KiB per VM)")
+    check("built line", built and built.groups() == ("2", "8192", "112"))
     check("table escapes |", "a \\| b" in table([Row("a | b", "x", "1")]))
     for f in fails:
         print(f"[bench] selftest FAILED: {f}", file=sys.stderr)

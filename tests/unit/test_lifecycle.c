@@ -71,10 +71,18 @@ void timers_note_block(uint64_t deadline)
 	noted_wake = deadline;
 }
 
+static uint64_t allocated;              /* bytes handed out, for palloc_free_bytes */
+
+uint64_t palloc_free_bytes(void)
+{
+	return (1ULL << 40) - allocated;
+}
+
 uint64_t palloc_alloc(uint64_t size, uint64_t align)
 {
 	void *p = aligned_alloc(align, (size + align - 1) / align * align);
 
+	allocated += (size + 4095) / 4096 * 4096;
 	assert_non_null(p);
 	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));
 	blocks[nblocks++] = p;
@@ -88,6 +96,7 @@ uint64_t palloc_alloc_raw(uint64_t size, uint64_t align)
 {
 	void *p = aligned_alloc(align, (size + align - 1) / align * align);
 
+	allocated += (size + 4095) / 4096 * 4096;
 	assert_non_null(p);
 	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));
 	blocks[nblocks++] = p;
@@ -308,7 +317,11 @@ static void test_lazy_ram(void **state)
 				   .nregions = 1, .images = big_images, .nimages = 2 };
 	sched_init(10);
 	nmaps = 0;
+	log_text[0] = '\0';
 	assert_int_equal(vm_build_all(&lazy_cfg), 0);
+	/* the build reports guest RAM and Tessera's own share apart */
+	assert_non_null(strstr(log_text, "1 VM(s) built: 16384 KiB of guest RAM, "));
+	assert_non_null(strstr(log_text, "KiB of Tessera's own"));
 	vm = &vms[0];
 	r = &vm->regions[0];
 	raw = (uint8_t *)(uintptr_t)r->hpa;
