@@ -78,7 +78,8 @@ uint64_t palloc_free_bytes(void)
 	return (1ULL << 40) - allocated;
 }
 
-uint64_t palloc_alloc(uint64_t size, uint64_t align)
+/* Blocks freed by teardown, filled with `fill`. */
+static uint64_t stub_alloc(uint64_t size, uint64_t align, int fill)
 {
 	void *p = aligned_alloc(align, (size + align - 1) / align * align);
 
@@ -86,22 +87,20 @@ uint64_t palloc_alloc(uint64_t size, uint64_t align)
 	assert_non_null(p);
 	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));
 	blocks[nblocks++] = p;
-	memset(p, 0, size);
+	memset(p, fill, size);
 	return (uint64_t)(uintptr_t)p;
+}
+
+uint64_t palloc_alloc(uint64_t size, uint64_t align)
+{
+	return stub_alloc(size, align, 0);
 }
 
 /* Lazy RAM comes uncleared: the stub poisons it, so a test sees whether
  * core/vm.c cleared what the guest can see. */
 uint64_t palloc_alloc_raw(uint64_t size, uint64_t align)
 {
-	void *p = aligned_alloc(align, (size + align - 1) / align * align);
-
-	allocated += (size + 4095) / 4096 * 4096;
-	assert_non_null(p);
-	assert_true(nblocks < sizeof(blocks) / sizeof(blocks[0]));
-	blocks[nblocks++] = p;
-	memset(p, 0xA5, size);
-	return (uint64_t)(uintptr_t)p;
+	return stub_alloc(size, align, 0xA5);
 }
 
 int palloc_claim(uint64_t base, uint64_t size)
