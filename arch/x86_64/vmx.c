@@ -443,9 +443,53 @@ static void vmx_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 		syscall_owner = NULL;
 }
 
-static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
+/*
+ * The exits x86_fast_exit may finish, decoded into *x (kind, next_rip and
+ * for port I/O its port, size and direction): false for the others.
+ */
+static inline bool decode_fast(uint64_t reason, struct x86_exit *x)
 {
-	uint64_t reason, qual, now = rdtsc(), budget;
+	uint64_t qual;
+
+	switch (reason) {
+	case VMX_EXIT_CPUID:
+		x->kind = X86_EXIT_CPUID;
+		break;
+	case VMX_EXIT_VMCALL:
+		x->kind = X86_EXIT_HYPERCALL;
+		break;
+	case VMX_EXIT_RDMSR:
+		x->kind = X86_EXIT_MSR_READ;
+		break;
+	case VMX_EXIT_IO:
+		qual = vmread(EXIT_QUAL);
+		x->kind = X86_EXIT_IO;
+		x->size = (uint8_t)((qual & 7) + 1);
+		x->in = (qual >> 3) & 1;
+		x->string = (qual >> 4) & 1;
+		x->rep = (qual >> 5) & 1;
+		x->port = (uint16_t)(qual >> 16);
+		break;
+	default:
+		return false;
+	}
+	x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
+	return true;
+}
+
+/*
+ * Enter v; finish CPUID, hypercalls, MSR reads and port I/O here and enter
+ * again while rdtsc() < fast_until (x86vcpu.h). The preemption timer goes
+ * on from the value the exit saved (it counts guest time only, so the
+ * caller's fast_until also bounds the host's time in this loop), and an
+ * external interrupt that arrives meanwhile exits the next entry. These
+ * exits come from executing an instruction, never from delivering an
+ * event: no IDT-vectoring information to re-inject.
+ */
+static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x, uint64_t fast_until)
+{
+	uint64_t reason, qual, now = rdtsc(), budget, intr;
+	int r;
 
 	load(v);
 	syscall_msrs_load(v);
@@ -459,11 +503,28 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	budget = x86_plat.entry_deadline > now ? x86_plat.entry_deadline - now : 0;
 	budget >>= preempt_shift;
 	vmwrite(G_PREEMPT_TIMER, budget > 0xFFFFFFFFULL ? 0xFFFFFFFFU : (uint32_t)budget);
-	if (vmx_enter(&v->arch, v->arch.launched))
-		panic("VM entry of %s/%u failed: VM-instruction error %llu", v->vm->cfg->name,
-		      v->id, (unsigned long long)vmread(VM_INSN_ERROR));
-	v->arch.launched = true;
-	reason = vmread(EXIT_REASON);
+	for (;;) {
+		if (vmx_enter(&v->arch, v->arch.launched))
+			panic("VM entry of %s/%u failed: VM-instruction error %llu",
+			      v->vm->cfg->name, v->id, (unsigned long long)vmread(VM_INSN_ERROR));
+		v->arch.launched = true;
+		reason = vmread(EXIT_REASON);
+		if (!fast_until || !decode_fast(reason, x))
+			break;
+		r = x86_fast_exit(v, x);
+		if (r == X86_FAST_NO)
+			break;
+		if (r & X86_FAST_SKIP) {
+			vmwrite(G_RIP, x->next_rip);
+			intr = vmread(G_INTERRUPTIBILITY);
+			if (intr & 3)   /* STI / MOV SS blocking ends with the insn */
+				vmwrite(G_INTERRUPTIBILITY, intr & ~3ULL);
+		}
+		if ((r & (X86_FAST_SYNC | X86_FAST_CORE)) || rdtsc() >= fast_until) {
+			x->kind = (r & X86_FAST_CORE) ? X86_EXIT_CORE : X86_EXIT_NONE;
+			return;
+		}
+	}
 	qual = vmread(EXIT_QUAL);
 	/* An event the exit interrupted on its way into the guest (an
 	 * interrupt already acknowledged at the 8259 or LAPIC) must be
@@ -481,6 +542,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 		x->kind = X86_EXIT_UNHANDLED;   /* VM-entry failure: bad guest state */
 		return;
 	}
+	if (decode_fast(reason, x))
+		return;
 	switch (reason & 0xFFFF) {
 	case VMX_EXIT_EXTINT:
 	case VMX_EXIT_PREEMPT:
@@ -489,34 +552,16 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	case VMX_EXIT_INTR_WIN:
 		x->kind = X86_EXIT_IRQ_WINDOW;
 		break;
-	case VMX_EXIT_CPUID:
-		x->kind = X86_EXIT_CPUID;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
-		break;
 	case VMX_EXIT_HLT:
 		x->kind = X86_EXIT_HLT;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
-		break;
-	case VMX_EXIT_VMCALL:
-		x->kind = X86_EXIT_HYPERCALL;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
+		x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
 		break;
 	case VMX_EXIT_XSETBV:
 		x->kind = X86_EXIT_XSETBV;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
+		x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
 		break;
-	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
-		x->kind = (reason & 0xFFFF) == VMX_EXIT_WRMSR ? X86_EXIT_MSR_WRITE : X86_EXIT_MSR_READ;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
-		break;
-	case VMX_EXIT_IO:
-		x->kind = X86_EXIT_IO;
-		x->size = (uint8_t)((qual & 7) + 1);
-		x->in = (qual >> 3) & 1;
-		x->string = (qual >> 4) & 1;
-		x->rep = (qual >> 5) & 1;
-		x->port = (uint16_t)(qual >> 16);
+		x->kind = X86_EXIT_MSR_WRITE;
 		x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
 		break;
 	case VMX_EXIT_EPT_VIOL:
@@ -556,8 +601,6 @@ static void vmx_set_rip(struct vcpu *v, uint64_t rip)
 	vmwrite(G_INTERRUPTIBILITY, vmread(G_INTERRUPTIBILITY) & ~3ULL);
 }
 
-static uint64_t vmx_get_rax(struct vcpu *v) { return v->arch.rax; }
-static void vmx_set_rax(struct vcpu *v, uint64_t rax) { v->arch.rax = rax; }
 static uint64_t vmx_get_rflags(struct vcpu *v) { load(v); return vmread(G_RFLAGS); }
 static uint64_t vmx_get_efer(struct vcpu *v) { load(v); return vmread(G_EFER); }
 
@@ -610,8 +653,6 @@ const struct x86_vendor_ops vmx_ops = {
 	.vcpu_run = vmx_vcpu_run,
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,
-	.get_rax = vmx_get_rax,
-	.set_rax = vmx_set_rax,
 	.get_rflags = vmx_get_rflags,
 	.get_cr = vmx_get_cr,
 	.get_efer = vmx_get_efer,
