@@ -9,6 +9,9 @@
 #include "core/palloc.h"
 #include "lib/string.h"
 
+_Static_assert(offsetof(struct arch_vcpu, rax) == 112 && offsetof(struct arch_vcpu, vmcb_pa) == 128,
+	       "svm_switch.S: A_RAX, A_VMCB_PA");
+
 /* VMCB control area */
 #define VMCB_INTERCEPT_CR       0x000
 #define VMCB_INTERCEPT_EXC      0x008
@@ -103,11 +106,26 @@
 
 static uint64_t hsave_pa;
 
+/*
+ * The vCPU whose FS, GS, TR, LDTR, KernelGSBase and SYSCALL/SYSENTER MSRs
+ * are in the CPU. VMLOAD and VMSAVE move exactly these between the CPU and
+ * a VMCB, and VMRUN/#VMEXIT leave them alone: after an exit the CPU still
+ * holds the guest's, and Tessera never uses them itself (CPL 0 only, no
+ * SYSCALL/SYSENTER/SWAPGS, no FS/GS-relative data, no IST in its IDT, so
+ * the guest's TR is never consulted). So they move only when a different
+ * vCPU runs, like the FPU: VMSAVE into the old owner's VMCB, VMLOAD from the
+ * new one's.
+ */
+static struct vcpu *svm_owner;
+
 #define F8(v, off)  (*(volatile uint8_t *)((uint8_t *)(v)->arch.vmcb + (off)))
 #define F32(v, off) (*(volatile uint32_t *)((uint8_t *)(v)->arch.vmcb + (off)))
 #define F64(v, off) (*(volatile uint64_t *)((uint8_t *)(v)->arch.vmcb + (off)))
+/* Plain accesses for the run loop, where VMRUN (an asm with a memory
+ * clobber) is what changes the VMCB */
+#define VMCB8(p, off)  (*(uint8_t *)((p) + (off)))
+#define VMCB64(p, off) (*(uint64_t *)((p) + (off)))
 
-void svm_enter(struct x86_gprs *gprs, uint64_t vmcb_pa);
 
 int svm_probe(void)
 {
@@ -218,7 +236,6 @@ static void svm_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 	F64(v, VMCB_RFLAGS) = 0x2;
 	F64(v, VMCB_RIP) = s->rip;
 	F64(v, VMCB_RSP) = s->rsp;
-	F64(v, VMCB_RAX) = s->rax;
 	seg(v, VMCB_LDTR, 0, 0x0082, 0xFFFF, 0);
 	seg(v, VMCB_TR, 0, 0x008B, 0x67, 0);
 	if (s->mode == X86_BOOT_LONG64) {
@@ -254,31 +271,184 @@ static void svm_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 	v->arch.gprs = (struct x86_gprs){ 0 };
 	v->arch.gprs.rsi = s->rsi;
 	v->arch.gprs.rbx = s->rbx;
+	v->arch.rax = s->rax;
+	if (svm_owner == v)
+		svm_owner = NULL;       /* the VMCB's segments are new: VMLOAD them */
 }
 
-static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x)
+static inline void vmsave(uint64_t pa)
 {
+	__asm__ volatile("vmsave %%rax" :: "a"(pa) : "memory");
+}
+
+static inline void vmload(uint64_t pa)
+{
+	__asm__ volatile("vmload %%rax" :: "a"(pa) : "memory");
+}
+
+/*
+ * The exits x86_fast_exit may finish, decoded into *x (kind, next_rip and
+ * for port I/O its port, size and direction): false for the others. TCG
+ * has no next-RIP save: CPUID, VMMCALL and RDMSR advance by their length
+ * without prefixes; port I/O has the next RIP in EXITINFO2.
+ */
+static inline bool decode_fast(const uint8_t *vmcb, uint64_t code, struct x86_exit *x)
+{
+	uint64_t rip = VMCB64(vmcb, VMCB_RIP), info1 = VMCB64(vmcb, VMCB_EXITINFO1);
+
+	switch (code) {
+	case SVM_EXIT_CPUID:
+		x->kind = X86_EXIT_CPUID;
+		x->next_rip = rip + 2;
+		return true;
+	case SVM_EXIT_VMMCALL:
+		x->kind = X86_EXIT_HYPERCALL;
+		x->next_rip = rip + 3;
+		return true;
+	case SVM_EXIT_MSR:
+		if (info1)
+			return false;           /* WRMSR */
+		x->kind = X86_EXIT_MSR_READ;
+		x->next_rip = rip + 2;
+		return true;
+	case SVM_EXIT_IOIO:
+		x->kind = X86_EXIT_IO;
+		x->in = info1 & 1;
+		x->string = (info1 >> 2) & 1;
+		x->rep = (info1 >> 3) & 1;
+		x->size = (info1 & (1U << 4)) ? 1 : (info1 & (1U << 5)) ? 2 : 4;
+		x->port = (uint16_t)(info1 >> 16);
+		x->next_rip = VMCB64(vmcb, VMCB_EXITINFO2);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* What svm_fast() tells svm_enter (svm_switch.S). */
+enum {
+	SVM_DECODE = 0,         /* an exit for svm_vcpu_run to decode */
+	SVM_LOOP = 1,           /* finished: enter again (svm_switch.S knows 1) */
+	SVM_SYNC = 2,           /* finished: back to arch_vcpu_run (X86_EXIT_NONE) */
+	SVM_CORE = 3,           /* finished: the core has work (X86_EXIT_CORE) */
+};
+
+int svm_enter(struct vcpu *v, struct arch_vcpu *a);
+int svm_fast(struct vcpu *v);
+
+/* The run loop's parameters (one physical CPU: one loop at a time). */
+static struct {
+	struct x86_exit *x;
+	uint64_t fast_until;
+} svm_loop;
+
+/*
+ * Called by svm_enter after every exit, GIF still clear: finish a CPUID,
+ * hypercall, MSR read or port access (x86_fast_exit) and ask for the next
+ * entry while rdtsc() < fast_until. A host interrupt that came meanwhile
+ * stays pending, and the next VMRUN (which sets GIF) exits with it at once:
+ * V_INTR_MASKING with the host's IF set makes it an INTR intercept. These
+ * exits come from executing an instruction, never from delivering an
+ * event, so EXITINTINFO has nothing to re-inject for them. Only RAX, RBX,
+ * RCX, RDX, RSI, RDI and R8-R11 are in v->arch here (svm_switch.S).
+ */
+int svm_fast(struct vcpu *v)
+{
+	uint8_t *vmcb = v->arch.vmcb;
+	uint64_t code = VMCB64(vmcb, VMCB_EXITCODE);
+	unsigned len;
+	int r;
+
+	VMCB8(vmcb, VMCB_TLB_CTL) = 0;
+	if (!svm_loop.fast_until)
+		return SVM_DECODE;
+	switch (code) {
+	case SVM_EXIT_VMMCALL:
+		r = x86_fast_hypercall(v);
+		len = 3;
+		break;
+	case SVM_EXIT_CPUID:
+		r = x86_fast_cpuid(v);
+		len = 2;
+		break;
+	case SVM_EXIT_MSR:
+		if (VMCB64(vmcb, VMCB_EXITINFO1))
+			return SVM_DECODE;      /* WRMSR */
+		r = x86_fast_rdmsr(v);
+		len = 2;
+		break;
+	case SVM_EXIT_IOIO:
+		decode_fast(vmcb, code, svm_loop.x);
+		r = x86_fast_io(v, svm_loop.x);
+		len = (unsigned)(svm_loop.x->next_rip - VMCB64(vmcb, VMCB_RIP));
+		break;
+	default:
+		return SVM_DECODE;
+	}
+	if (r == X86_FAST_NO)
+		return SVM_DECODE;
+	if (r & X86_FAST_SKIP) {
+		/* TCG has no next-RIP save: the length without prefixes, as
+		 * decode_fast gives the slow path */
+		VMCB64(vmcb, VMCB_RIP) += len;
+		VMCB64(vmcb, VMCB_INT_SHADOW) &= ~1ULL; /* it ends with the insn */
+		v->arch.shadow_rip = 0;
+	}
+	if (r & X86_FAST_CORE)
+		return SVM_CORE;
+	if ((r & X86_FAST_SYNC) || rdtsc() >= svm_loop.fast_until)
+		return SVM_SYNC;
+	return SVM_LOOP;
+}
+
+/*
+ * Enter v; CPUID, hypercalls, MSR reads and port I/O are finished in the
+ * loop (svm_fast) while rdtsc() < fast_until (x86vcpu.h). GIF is clear from
+ * before the first VMRUN to after the last, and RFLAGS.IF set across them:
+ * with V_INTR_MASKING the host's IF decides whether physical interrupts
+ * reach the host, so the LAPIC timer ends the guest's run with an INTR
+ * exit and stays pending (IF=0 again) until the host chooses to take it.
+ */
+static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x, uint64_t fast_until)
+{
+	uint8_t *vmcb = v->arch.vmcb;
 	uint64_t code, info1, info2;
+	int r;
 
 	if (v->vm->arch.flush_tlb) {
 		F8(v, VMCB_TLB_CTL) = 1;
 		v->vm->arch.flush_tlb = false;
 	}
 	F64(v, VMCB_TSC_OFFSET) = v->vm->arch.tsc_offset;
-	svm_enter(&v->arch.gprs, v->arch.vmcb_pa);
-	F8(v, VMCB_TLB_CTL) = 0;
-	/* An event cut short by the exit goes in again (same format). */
-	if (F64(v, VMCB_EXITINTINFO) >> 31 & 1)
-		F64(v, VMCB_EVENTINJ) = F64(v, VMCB_EXITINTINFO);
+	if (svm_owner != v) {
+		if (svm_owner)
+			vmsave(svm_owner->arch.vmcb_pa);
+		vmload(v->arch.vmcb_pa);
+		svm_owner = v;
+	}
+	svm_loop.x = x;
+	svm_loop.fast_until = fast_until;
+	__asm__ volatile("clgi; sti" ::: "memory");
+	r = svm_enter(v, &v->arch);
+	__asm__ volatile("cli; stgi" ::: "memory");
 	/* the shadowed instruction, for x86_vcpu_pre_inject (a stale record
 	 * costs nothing: resuming past any HLT an interrupt meets is an
 	 * ordering a CPU may show too) */
 	if (unlikely(F64(v, VMCB_INT_SHADOW) & 1))
 		v->arch.shadow_rip = F64(v, VMCB_RIP);
+	if (r != SVM_DECODE) {
+		x->kind = r == SVM_CORE ? X86_EXIT_CORE : X86_EXIT_NONE;
+		return;
+	}
 	code = F64(v, VMCB_EXITCODE);
+	/* An event cut short by the exit goes in again (same format). */
+	if (F64(v, VMCB_EXITINTINFO) >> 31 & 1)
+		F64(v, VMCB_EVENTINJ) = F64(v, VMCB_EXITINTINFO);
 	info1 = F64(v, VMCB_EXITINFO1);
 	info2 = F64(v, VMCB_EXITINFO2);
 	*x = (struct x86_exit){ .kind = X86_EXIT_UNHANDLED, .code = code };
+	if (decode_fast(vmcb, code, x))
+		return;
 	switch (code) {
 	case SVM_EXIT_INTR:
 		x->kind = X86_EXIT_INTR;
@@ -286,35 +456,17 @@ static void svm_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	case SVM_EXIT_VINTR:
 		x->kind = X86_EXIT_IRQ_WINDOW;
 		break;
-	case SVM_EXIT_CPUID:
-		x->kind = X86_EXIT_CPUID;
-		x->insn_len = 2;
-		break;
 	case SVM_EXIT_HLT:
 		x->kind = X86_EXIT_HLT;
-		x->insn_len = 1;
-		break;
-	case SVM_EXIT_VMMCALL:
-		x->kind = X86_EXIT_HYPERCALL;
-		x->insn_len = 3;
+		x->next_rip = F64(v, VMCB_RIP) + 1;
 		break;
 	case SVM_EXIT_XSETBV:
 		x->kind = X86_EXIT_XSETBV;
-		x->insn_len = 3;
+		x->next_rip = F64(v, VMCB_RIP) + 3;
 		break;
-	case SVM_EXIT_MSR:
-		x->kind = info1 ? X86_EXIT_MSR_WRITE : X86_EXIT_MSR_READ;
-		x->insn_len = 2;
-		break;
-	case SVM_EXIT_IOIO:
-		/* TCG has no decode assists: the next RIP comes in EXITINFO2 */
-		x->kind = X86_EXIT_IO;
-		x->in = info1 & 1;
-		x->string = (info1 >> 2) & 1;
-		x->rep = (info1 >> 3) & 1;
-		x->size = (info1 & (1U << 4)) ? 1 : (info1 & (1U << 5)) ? 2 : 4;
-		x->port = (uint16_t)(info1 >> 16);
-		x->next_rip = info2;
+	case SVM_EXIT_MSR:              /* WRMSR (RDMSR: decode_fast) */
+		x->kind = X86_EXIT_MSR_WRITE;
+		x->next_rip = F64(v, VMCB_RIP) + 2;
 		break;
 	case SVM_EXIT_NPF:
 		x->kind = X86_EXIT_NPF;
@@ -350,8 +502,6 @@ static void svm_set_rip(struct vcpu *v, uint64_t rip)
 	v->arch.shadow_rip = 0;
 }
 
-static uint64_t svm_get_rax(struct vcpu *v) { return F64(v, VMCB_RAX); }
-static void svm_set_rax(struct vcpu *v, uint64_t rax) { F64(v, VMCB_RAX) = rax; }
 static uint64_t svm_get_rflags(struct vcpu *v) { return F64(v, VMCB_RFLAGS); }
 static uint64_t svm_get_efer(struct vcpu *v) { return F64(v, VMCB_EFER); }
 static void svm_set_efer(struct vcpu *v, uint64_t efer) { F64(v, VMCB_EFER) = efer | EFER_SVME; }
@@ -396,8 +546,6 @@ const struct x86_vendor_ops svm_ops = {
 	.vcpu_run = svm_vcpu_run,
 	.get_rip = svm_get_rip,
 	.set_rip = svm_set_rip,
-	.get_rax = svm_get_rax,
-	.set_rax = svm_set_rax,
 	.get_rflags = svm_get_rflags,
 	.get_cr = svm_get_cr,
 	.get_efer = svm_get_efer,

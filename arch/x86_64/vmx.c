@@ -14,7 +14,8 @@
 #include "core/sched.h"
 #include "lib/string.h"
 
-_Static_assert(offsetof(struct arch_vcpu, rax) == 112, "vmx_switch.S: A_RAX");
+_Static_assert(offsetof(struct arch_vcpu, rax) == 112 && offsetof(struct arch_vcpu, launched) == 136,
+	       "vmx_switch.S: A_RAX, A_LAUNCHED");
 
 #define MSR_FEATURE_CONTROL     0x3A
 #define MSR_VMX_BASIC           0x480
@@ -123,8 +124,24 @@ static unsigned preempt_shift;
 static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static struct vcpu *current_vmcs;
 
-int vmx_enter(struct arch_vcpu *a, int launched);
+/* What vmx_fast() tells vmx_enter (vmx_switch.S), which returns it. */
+enum {
+	VMX_ENTRY_FAILED = -1,  /* VMLAUNCH/VMRESUME failed (VM-instruction error) */
+	VMX_DECODE = 0,         /* an exit for vmx_vcpu_run to decode */
+	VMX_LOOP = 1,           /* finished: enter again (vmx_switch.S knows 1) */
+	VMX_SYNC = 2,           /* finished: back to arch_vcpu_run (X86_EXIT_NONE) */
+	VMX_CORE = 3,           /* finished: the core has work (X86_EXIT_CORE) */
+};
+
+int vmx_enter(struct vcpu *v, struct arch_vcpu *a);
 void vmx_exit(void);
+int vmx_fast(struct vcpu *v);
+
+/* The run loop's parameters (one physical CPU: one loop at a time). */
+static struct {
+	struct x86_exit *x;
+	uint64_t fast_until;
+} vmx_loop;
 
 static inline void vmwrite(uint64_t field, uint64_t v)
 {
@@ -443,9 +460,99 @@ static void vmx_vcpu_reset(struct vcpu *v, const struct x86_boot_state *s)
 		syscall_owner = NULL;
 }
 
-static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
+/*
+ * The exits x86_fast_exit may finish, decoded into *x (kind, next_rip and
+ * for port I/O its port, size and direction): false for the others.
+ */
+static inline bool decode_fast(uint64_t reason, struct x86_exit *x)
+{
+	uint64_t qual;
+
+	switch (reason) {
+	case VMX_EXIT_CPUID:
+		x->kind = X86_EXIT_CPUID;
+		break;
+	case VMX_EXIT_VMCALL:
+		x->kind = X86_EXIT_HYPERCALL;
+		break;
+	case VMX_EXIT_RDMSR:
+		x->kind = X86_EXIT_MSR_READ;
+		break;
+	case VMX_EXIT_IO:
+		qual = vmread(EXIT_QUAL);
+		x->kind = X86_EXIT_IO;
+		x->size = (uint8_t)((qual & 7) + 1);
+		x->in = (qual >> 3) & 1;
+		x->string = (qual >> 4) & 1;
+		x->rep = (qual >> 5) & 1;
+		x->port = (uint16_t)(qual >> 16);
+		break;
+	default:
+		return false;
+	}
+	x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
+	return true;
+}
+
+/*
+ * Called by vmx_exit after every exit (RFLAGS.IF is clear after a VM exit:
+ * an external interrupt that comes meanwhile exits the next entry): finish
+ * a CPUID, hypercall, MSR read or port access (x86_fast_exit) and ask for
+ * the next entry while rdtsc() < fast_until. The preemption timer goes on
+ * from the value the exit saved; it counts guest time only, so fast_until
+ * also bounds the host's time in this loop. These exits come from
+ * executing an instruction, never from delivering an event: no
+ * IDT-vectoring information to re-inject. Only RAX, RBX, RCX, RDX, RSI,
+ * RDI and R8-R11 are in v->arch here (vmx_switch.S).
+ */
+int vmx_fast(struct vcpu *v)
+{
+	uint64_t reason, intr;
+	int r;
+
+	if (!vmx_loop.fast_until)
+		return VMX_DECODE;
+	reason = vmread(EXIT_REASON);
+	switch (reason) {
+	case VMX_EXIT_VMCALL:
+		r = x86_fast_hypercall(v);
+		break;
+	case VMX_EXIT_CPUID:
+		r = x86_fast_cpuid(v);
+		break;
+	case VMX_EXIT_RDMSR:
+		r = x86_fast_rdmsr(v);
+		break;
+	case VMX_EXIT_IO:
+		decode_fast(reason, vmx_loop.x);
+		r = x86_fast_io(v, vmx_loop.x);
+		break;
+	default:
+		return VMX_DECODE;
+	}
+	if (r == X86_FAST_NO)
+		return VMX_DECODE;
+	if (r & X86_FAST_SKIP) {
+		vmwrite(G_RIP, vmread(G_RIP) + vmread(EXIT_INSN_LEN));
+		intr = vmread(G_INTERRUPTIBILITY);
+		if (intr & 3)   /* STI / MOV SS blocking ends with the insn */
+			vmwrite(G_INTERRUPTIBILITY, intr & ~3ULL);
+	}
+	if (r & X86_FAST_CORE)
+		return VMX_CORE;
+	if ((r & X86_FAST_SYNC) || rdtsc() >= vmx_loop.fast_until)
+		return VMX_SYNC;
+	return VMX_LOOP;
+}
+
+/*
+ * Enter v; CPUID, hypercalls, MSR reads and port I/O are finished in the
+ * loop (vmx_fast) while rdtsc() < fast_until (x86vcpu.h).
+ */
+static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x, uint64_t fast_until)
 {
 	uint64_t reason, qual, now = rdtsc(), budget;
+	int r;
 
 	load(v);
 	syscall_msrs_load(v);
@@ -459,10 +566,16 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	budget = x86_plat.entry_deadline > now ? x86_plat.entry_deadline - now : 0;
 	budget >>= preempt_shift;
 	vmwrite(G_PREEMPT_TIMER, budget > 0xFFFFFFFFULL ? 0xFFFFFFFFU : (uint32_t)budget);
-	if (vmx_enter(&v->arch, v->arch.launched))
+	vmx_loop.x = x;
+	vmx_loop.fast_until = fast_until;
+	r = vmx_enter(v, &v->arch);
+	if (r == VMX_ENTRY_FAILED)
 		panic("VM entry of %s/%u failed: VM-instruction error %llu", v->vm->cfg->name,
 		      v->id, (unsigned long long)vmread(VM_INSN_ERROR));
-	v->arch.launched = true;
+	if (r != VMX_DECODE) {
+		x->kind = r == VMX_CORE ? X86_EXIT_CORE : X86_EXIT_NONE;
+		return;
+	}
 	reason = vmread(EXIT_REASON);
 	qual = vmread(EXIT_QUAL);
 	/* An event the exit interrupted on its way into the guest (an
@@ -481,6 +594,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 		x->kind = X86_EXIT_UNHANDLED;   /* VM-entry failure: bad guest state */
 		return;
 	}
+	if (decode_fast(reason, x))
+		return;
 	switch (reason & 0xFFFF) {
 	case VMX_EXIT_EXTINT:
 	case VMX_EXIT_PREEMPT:
@@ -489,34 +604,16 @@ static void vmx_vcpu_run(struct vcpu *v, struct x86_exit *x)
 	case VMX_EXIT_INTR_WIN:
 		x->kind = X86_EXIT_IRQ_WINDOW;
 		break;
-	case VMX_EXIT_CPUID:
-		x->kind = X86_EXIT_CPUID;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
-		break;
 	case VMX_EXIT_HLT:
 		x->kind = X86_EXIT_HLT;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
-		break;
-	case VMX_EXIT_VMCALL:
-		x->kind = X86_EXIT_HYPERCALL;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
+		x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
 		break;
 	case VMX_EXIT_XSETBV:
 		x->kind = X86_EXIT_XSETBV;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
+		x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
 		break;
-	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
-		x->kind = (reason & 0xFFFF) == VMX_EXIT_WRMSR ? X86_EXIT_MSR_WRITE : X86_EXIT_MSR_READ;
-		x->insn_len = (uint8_t)vmread(EXIT_INSN_LEN);
-		break;
-	case VMX_EXIT_IO:
-		x->kind = X86_EXIT_IO;
-		x->size = (uint8_t)((qual & 7) + 1);
-		x->in = (qual >> 3) & 1;
-		x->string = (qual >> 4) & 1;
-		x->rep = (qual >> 5) & 1;
-		x->port = (uint16_t)(qual >> 16);
+		x->kind = X86_EXIT_MSR_WRITE;
 		x->next_rip = vmread(G_RIP) + vmread(EXIT_INSN_LEN);
 		break;
 	case VMX_EXIT_EPT_VIOL:
@@ -556,8 +653,6 @@ static void vmx_set_rip(struct vcpu *v, uint64_t rip)
 	vmwrite(G_INTERRUPTIBILITY, vmread(G_INTERRUPTIBILITY) & ~3ULL);
 }
 
-static uint64_t vmx_get_rax(struct vcpu *v) { return v->arch.rax; }
-static void vmx_set_rax(struct vcpu *v, uint64_t rax) { v->arch.rax = rax; }
 static uint64_t vmx_get_rflags(struct vcpu *v) { load(v); return vmread(G_RFLAGS); }
 static uint64_t vmx_get_efer(struct vcpu *v) { load(v); return vmread(G_EFER); }
 
@@ -610,8 +705,6 @@ const struct x86_vendor_ops vmx_ops = {
 	.vcpu_run = vmx_vcpu_run,
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,
-	.get_rax = vmx_get_rax,
-	.set_rax = vmx_set_rax,
 	.get_rflags = vmx_get_rflags,
 	.get_cr = vmx_get_cr,
 	.get_efer = vmx_get_efer,

@@ -1,98 +1,119 @@
 /*
- * int vmx_enter(struct arch_vcpu *a, int launched)
- * Loads the guest's general-purpose registers (RSP, RIP and RFLAGS live in
- * the VMCS) and enters with VMLAUNCH (first time) or VMRESUME. A VM exit
- * lands in vmx_exit with the stack as it was at entry, where the arch_vcpu
- * pointer waits; the guest's registers are saved and vmx_enter returns 0.
- * A failed VMLAUNCH/VMRESUME returns 1 (the caller reads the VM-instruction
- * error field).
+ * int vmx_enter(struct vcpu *v, struct arch_vcpu *a)
+ * Runs the guest until an exit vmx_fast() does not finish, and returns
+ * what vmx_fast() said about that exit (vmx.c), or VMX_ENTRY_FAILED when
+ * VMLAUNCH/VMRESUME failed (the caller reads the VM-instruction error).
+ * The guest's general-purpose registers live in a->gprs and a->rax (RSP,
+ * RIP and RFLAGS in the VMCS). The first entry of a VMCS is a VMLAUNCH
+ * (a->launched clear), the others VMRESUME.
+ *
+ * A VM exit lands in vmx_exit with the stack as it was at the entry
+ * (HOST_RSP, written once per call), where v and a wait. Each exit goes to
+ * vmx_fast(v), which finishes CPUID, hypercalls, MSR reads and port I/O
+ * and returns VMX_LOOP to enter again at once. Between those entries the
+ * guest's RBP and R12-R15 stay in the CPU: vmx_fast is a C function and
+ * preserves them, and none of what it finishes reads or writes them
+ * (CPUID writes RBX, which is saved before and loaded after the call).
+ * They go back to a->gprs when the loop ends.
  */
-#define A_RBX 0
-#define A_RCX 8
-#define A_RDX 16
-#define A_RSI 24
-#define A_RDI 32
-#define A_RBP 40
-#define A_R8  48
-#define A_R9  56
-#define A_R10 64
-#define A_R11 72
-#define A_R12 80
-#define A_R13 88
-#define A_R14 96
-#define A_R15 104
+#define G_RBX 0
+#define G_RCX 8
+#define G_RDX 16
+#define G_RSI 24
+#define G_RDI 32
+#define G_RBP 40
+#define G_R8  48
+#define G_R9  56
+#define G_R10 64
+#define G_R11 72
+#define G_R12 80
+#define G_R13 88
+#define G_R14 96
+#define G_R15 104
 #define A_RAX 112
+#define A_LAUNCHED 136
 #define VMCS_HOST_RSP 0x6C14
+#define VMX_LOOP 1
+#define VMX_ENTRY_FAILED -1
 
 	.text
 	.global vmx_enter
 vmx_enter:
-	pushq	%rbx
 	pushq	%rbp
+	pushq	%rbx
 	pushq	%r12
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
-	pushq	%rdi                    /* arch_vcpu, found again at the exit */
+	pushq	%rdi                    /* v: 16(%rsp) */
+	pushq	%rsi                    /* a: 8(%rsp), at an exit the guest's RDI */
+	subq	$8, %rsp                /* (%rsp) unused: calls see a 16-byte aligned stack */
 	movq	$VMCS_HOST_RSP, %rax
 	vmwrite	%rsp, %rax
-	testl	%esi, %esi
+	movq	G_RBX(%rsi), %rbx
+	movq	G_RBP(%rsi), %rbp
+	movq	G_R12(%rsi), %r12
+	movq	G_R13(%rsi), %r13
+	movq	G_R14(%rsi), %r14
+	movq	G_R15(%rsi), %r15
+	movq	%rsi, %rdi
+1:	cmpb	$0, A_LAUNCHED(%rdi)    /* flags survive the moves */
 	movq	A_RAX(%rdi), %rax
-	movq	A_RBX(%rdi), %rbx
-	movq	A_RCX(%rdi), %rcx
-	movq	A_RDX(%rdi), %rdx
-	movq	A_RSI(%rdi), %rsi
-	movq	A_RBP(%rdi), %rbp
-	movq	A_R8(%rdi), %r8
-	movq	A_R9(%rdi), %r9
-	movq	A_R10(%rdi), %r10
-	movq	A_R11(%rdi), %r11
-	movq	A_R12(%rdi), %r12
-	movq	A_R13(%rdi), %r13
-	movq	A_R14(%rdi), %r14
-	movq	A_R15(%rdi), %r15
-	movq	A_RDI(%rdi), %rdi       /* flags from testl survive the movs */
-	jnz	1f
-	vmlaunch
-	jmp	2f
-1:	vmresume
-2:	/* only reached when the entry failed */
-	popq	%rdi
+	movq	G_RCX(%rdi), %rcx
+	movq	G_RDX(%rdi), %rdx
+	movq	G_RSI(%rdi), %rsi
+	movq	G_R8(%rdi), %r8
+	movq	G_R9(%rdi), %r9
+	movq	G_R10(%rdi), %r10
+	movq	G_R11(%rdi), %r11
+	movq	G_RDI(%rdi), %rdi
+	je	2f
+	vmresume
+	jmp	3f
+2:	vmlaunch
+3:	/* only reached when the entry failed */
+	addq	$24, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13
 	popq	%r12
-	popq	%rbp
 	popq	%rbx
-	movl	$1, %eax
+	popq	%rbp
+	movl	$VMX_ENTRY_FAILED, %eax
 	ret
 
 	.global vmx_exit
 vmx_exit:
-	pushq	%rdi                    /* guest rdi */
-	movq	8(%rsp), %rdi           /* arch_vcpu */
+	xchgq	%rdi, 8(%rsp)           /* a <-> guest RDI */
 	movq	%rax, A_RAX(%rdi)
-	movq	%rbx, A_RBX(%rdi)
-	movq	%rcx, A_RCX(%rdi)
-	movq	%rdx, A_RDX(%rdi)
-	movq	%rsi, A_RSI(%rdi)
-	movq	%rbp, A_RBP(%rdi)
-	movq	%r8, A_R8(%rdi)
-	movq	%r9, A_R9(%rdi)
-	movq	%r10, A_R10(%rdi)
-	movq	%r11, A_R11(%rdi)
-	movq	%r12, A_R12(%rdi)
-	movq	%r13, A_R13(%rdi)
-	movq	%r14, A_R14(%rdi)
-	movq	%r15, A_R15(%rdi)
-	popq	%rax
-	movq	%rax, A_RDI(%rdi)
-	popq	%rdi
+	movq	%rbx, G_RBX(%rdi)
+	movq	%rcx, G_RCX(%rdi)
+	movq	%rdx, G_RDX(%rdi)
+	movq	%rsi, G_RSI(%rdi)
+	movq	%r8, G_R8(%rdi)
+	movq	%r9, G_R9(%rdi)
+	movq	%r10, G_R10(%rdi)
+	movq	%r11, G_R11(%rdi)
+	movq	8(%rsp), %rcx
+	movq	%rcx, G_RDI(%rdi)
+	movq	%rdi, 8(%rsp)           /* a again */
+	movb	$1, A_LAUNCHED(%rdi)
+	movq	16(%rsp), %rdi          /* v */
+	call	vmx_fast
+	movq	8(%rsp), %rdi
+	movq	G_RBX(%rdi), %rbx       /* CPUID's result */
+	cmpl	$VMX_LOOP, %eax
+	je	1b
+	movq	%rbp, G_RBP(%rdi)
+	movq	%r12, G_R12(%rdi)
+	movq	%r13, G_R13(%rdi)
+	movq	%r14, G_R14(%rdi)
+	movq	%r15, G_R15(%rdi)
+	addq	$24, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13
 	popq	%r12
-	popq	%rbp
 	popq	%rbx
-	xorl	%eax, %eax
+	popq	%rbp
 	ret

@@ -317,7 +317,7 @@ static void fault(struct vm_exit *e, struct vcpu *v, uint64_t gpa, const char *w
 
 static void skip(struct vcpu *v, const struct x86_exit *x)
 {
-	V->set_rip(v, V->get_rip(v) + x->insn_len);
+	V->set_rip(v, x->next_rip);
 }
 
 static void inject_gp(struct vcpu *v)
@@ -327,7 +327,7 @@ static void inject_gp(struct vcpu *v)
 
 static void emulate_cpuid(struct vcpu *v)
 {
-	uint32_t leaf = (uint32_t)V->get_rax(v), sub = (uint32_t)v->arch.gprs.rcx, r[4];
+	uint32_t leaf = (uint32_t)v->arch.rax, sub = (uint32_t)v->arch.gprs.rcx, r[4];
 
 	if (leaf >= 0x40000000 && leaf <= 0x400000FF) {
 		r[0] = 0x40000010;                      /* "TesseraVMM\0\0" */
@@ -405,7 +405,7 @@ static void emulate_cpuid(struct vcpu *v)
 	default:
 		break;
 	}
-	V->set_rax(v, r[0]);
+	v->arch.rax = r[0];
 	v->arch.gprs.rbx = r[1];
 	v->arch.gprs.rcx = r[2];
 	v->arch.gprs.rdx = r[3];
@@ -494,31 +494,21 @@ static void msr_refused(struct vcpu *v, uint32_t msr, bool write, uint64_t val)
 	inject_gp(v);
 }
 
-static void emulate_msr(struct vcpu *v, bool write)
+static void emulate_wrmsr(struct vcpu *v)
 {
 	uint32_t msr = (uint32_t)v->arch.gprs.rcx;
-	uint64_t val;
+	uint64_t val = (v->arch.rax & 0xFFFFFFFF) | v->arch.gprs.rdx << 32;
 
-	if (write) {
-		val = (V->get_rax(v) & 0xFFFFFFFF) | v->arch.gprs.rdx << 32;
-		if (msr_write(v, msr, val)) {
-			msr_refused(v, msr, true, val);
-			return;
-		}
-	} else {
-		if (msr_read(v, msr, &val)) {
-			msr_refused(v, msr, false, 0);
-			return;
-		}
-		V->set_rax(v, (uint32_t)val);
-		v->arch.gprs.rdx = val >> 32;
+	if (msr_write(v, msr, val)) {
+		msr_refused(v, msr, true, val);
+		return;
 	}
 	V->set_rip(v, V->get_rip(v) + 2);
 }
 
 static bool emulate_xsetbv(struct vcpu *v)
 {
-	uint64_t val = (V->get_rax(v) & 0xFFFFFFFF) | v->arch.gprs.rdx << 32;
+	uint64_t val = (v->arch.rax & 0xFFFFFFFF) | v->arch.gprs.rdx << 32;
 
 	if ((uint32_t)v->arch.gprs.rcx != 0 || !(val & XCR0_X87) ||
 	    (val & ~x86_plat.host_xcr0) || ((val & XCR0_AVX) && !(val & XCR0_SSE)))
@@ -528,33 +518,45 @@ static bool emulate_xsetbv(struct vcpu *v)
 	return true;
 }
 
-/* true: the core must see *e */
-static bool hypercall(struct vcpu *v, struct vm_exit *e)
+/* A hypercall that only asks a question: true, the answer in RAX. false
+ * for the ones with work for the core (hypercall_core). */
+static bool hypercall_answer(struct vcpu *v)
 {
-	uint64_t ret = 0;
+	uint64_t ret;
 
-	v->stats.hypercalls++;
-	switch (V->get_rax(v)) {
+	switch (v->arch.rax) {
 	case HC_VM_ID: ret = v->vm->id; break;
 	case HC_VCPU_ID: ret = v->id; break;
 	case HC_RESTARTS: ret = v->vm->restarts; break;
 	case HC_YIELD:
-		V->set_rax(v, 0);
-		e->reason = EXIT_YIELD;
-		return true;
 	case HC_SHUTDOWN:
-		e->reason = EXIT_SHUTDOWN;
-		return true;
 	case HC_REBOOT:
-		e->reason = EXIT_REBOOT;
-		return true;
+		return false;
 	default:
 		v->stats.hypercalls_unsupported++;
 		ret = HC_UNSUPPORTED;
 		break;
 	}
-	V->set_rax(v, ret);
-	return false;
+	v->stats.hypercalls++;
+	v->arch.rax = ret;
+	return true;
+}
+
+static void hypercall_core(struct vcpu *v, struct vm_exit *e)
+{
+	v->stats.hypercalls++;
+	switch (v->arch.rax) {
+	case HC_YIELD:
+		v->arch.rax = 0;
+		e->reason = EXIT_YIELD;
+		break;
+	case HC_SHUTDOWN:
+		e->reason = EXIT_SHUTDOWN;
+		break;
+	default:
+		e->reason = EXIT_REBOOT;
+		break;
+	}
 }
 
 /* Guest linear -> guest physical through the guest's own page tables
@@ -654,13 +656,13 @@ static uint64_t *gpr_slot(struct vcpu *v, unsigned reg)
 
 static uint64_t get_reg(struct vcpu *v, unsigned reg)
 {
-	return reg == 0 ? V->get_rax(v) : *gpr_slot(v, reg);
+	return reg == 0 ? v->arch.rax : *gpr_slot(v, reg);
 }
 
 static void set_reg(struct vcpu *v, unsigned reg, uint64_t val)
 {
 	if (reg == 0)
-		V->set_rax(v, val);
+		v->arch.rax = val;
 	else
 		*gpr_slot(v, reg) = val;
 }
@@ -769,36 +771,100 @@ static bool port_may_change(struct vcpu *v, uint16_t port)
 }
 
 /*
- * A port access, finished here on the VM's I/O bus (vm_pio) rather than by
- * a round trip through the core. true: return to the core with *e (the
- * access was refused and the VM's fault policy applied, or the core has
- * work: a vCPU woke, the console has news).
+ * A port access, finished on the VM's I/O bus (vm_pio) rather than by a
+ * round trip through the core. X86_FAST_* (x86vcpu.h): the core must see
+ * it when the access was refused (the VM's fault policy was applied) or
+ * has work (a vCPU woke, the console has news).
  */
-static bool io_exit(struct vcpu *v, const struct x86_exit *x, struct vm_exit *e)
+int x86_fast_io(struct vcpu *v, const struct x86_exit *x)
 {
 	uint64_t mask = x->size == 4 ? 0xFFFFFFFFULL : (1ULL << (8 * x->size)) - 1;
-	uint64_t val = x->in ? 0 : V->get_rax(v) & mask;
+	uint64_t val = x->in ? 0 : v->arch.rax & mask;
 	int r;
 
+	if (x->string || x->rep)
+		return X86_FAST_NO;
 	v->stats.exits[EXIT_MMIO]++;
 	r = vm_pio(v, x->port, x->size, !x->in, &val);
 	if (unlikely(r)) {
 		vm_mmio_fault(v, x->port, x->size, !x->in, r);
-		e->reason = EXIT_RESCHED;
-		return true;
+		return X86_FAST_CORE;
 	}
 	if (x->in) {
-		uint64_t rax = V->get_rax(v);
-
 		/* a 32-bit result zero-extends; 8 and 16 bits merge */
-		V->set_rax(v, x->size == 4 ? (uint32_t)val : (rax & ~mask) | (val & mask));
+		v->arch.rax = x->size == 4 ? (uint32_t)val : (v->arch.rax & ~mask) | (val & mask);
 	}
-	V->set_rip(v, x->next_rip);
-	if (unlikely(sched.need_resched || console_changed)) {
-		e->reason = EXIT_RESCHED;
-		return true;
+	r = X86_FAST_SKIP;
+	if (port_may_change(v, x->port))
+		r |= X86_FAST_SYNC;
+	if (unlikely(sched.need_resched || console_changed))
+		r |= X86_FAST_CORE;
+	return r;
+}
+
+/*
+ * The exits the back ends finish in their run loops (x86vcpu.h): they read
+ * and write guest registers and Tessera's own state, never the chipset's,
+ * except for an MSR read that fires the LAPIC timer on its way (the
+ * register reads bring the timer up to date first), which ends the loop
+ * so the interrupt goes in at once.
+ */
+int x86_fast_cpuid(struct vcpu *v)
+{
+	emulate_cpuid(v);
+	return X86_FAST_SKIP;
+}
+
+int x86_fast_hypercall(struct vcpu *v)
+{
+	return hypercall_answer(v) ? X86_FAST_SKIP : X86_FAST_NO;
+}
+
+static __attribute__((noinline)) int rdmsr_other(struct vcpu *v, uint32_t msr)
+{
+	uint64_t val;
+
+	if (msr_read(v, msr, &val)) {
+		msr_refused(v, msr, false, 0);
+		return X86_FAST_SYNC;
 	}
-	return false;
+	v->arch.rax = (uint32_t)val;
+	v->arch.gprs.rdx = val >> 32;
+	return X86_FAST_SKIP;
+}
+
+/* RDMSR; the x2APIC's registers (the LAPIC brings its timer up to date
+ * first, which may fire it) straight to v's own LAPIC. */
+int x86_fast_rdmsr(struct vcpu *v)
+{
+	uint32_t msr = (uint32_t)v->arch.gprs.rcx;
+	struct lapic *l = &v->arch.lapic;
+	uint64_t fired, val;
+
+	if (msr < 0x800 || msr > 0x8FF || !v->vm->arch.pc.present)
+		return rdmsr_other(v, msr);
+	fired = l->timer_irqs;
+	if (lapic_rdmsr(l, msr, &val))
+		return rdmsr_other(v, msr);     /* refused there too: #GP */
+	v->arch.rax = (uint32_t)val;
+	v->arch.gprs.rdx = val >> 32;
+	return l->timer_irqs == fired ? X86_FAST_SKIP : X86_FAST_SKIP | X86_FAST_SYNC;
+}
+
+int x86_fast_exit(struct vcpu *v, const struct x86_exit *x)
+{
+	switch (x->kind) {
+	case X86_EXIT_IO:
+		return x86_fast_io(v, x);
+	case X86_EXIT_CPUID:
+		return x86_fast_cpuid(v);
+	case X86_EXIT_HYPERCALL:
+		return x86_fast_hypercall(v);
+	case X86_EXIT_MSR_READ:
+		return x86_fast_rdmsr(v);
+	default:
+		return X86_FAST_NO;
+	}
 }
 
 void arch_vcpu_complete_mmio(struct vcpu *v, const struct vm_exit *e)
@@ -826,7 +892,8 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	 * touch none of it (CPUID, MSR reads, hypercalls, XSETBV) go straight
 	 * back into the guest. */
 	bool resync = true, busy = true;
-	uint64_t next_dev = 0;
+	uint64_t next_dev = 0, fast_until = 0;
+	int r;
 
 	for (;;) {
 		if (resync || busy || rdtsc() >= next_dev) {
@@ -840,8 +907,14 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			x86_plat.entry_deadline = x86_program_timer(next_dev < x86_plat.want_deadline ?
 								    next_dev : x86_plat.want_deadline);
 			resync = false;
+			/* The back end's own loop (CPUID, MSR reads, hypercalls)
+			 * only while nothing waits to go in, and until the next
+			 * device event or the host timer (VMX: its preemption
+			 * timer does not count the host's time in that loop). */
+			fast_until = busy ? 0 : next_dev < x86_plat.entry_deadline ?
+				     next_dev : x86_plat.entry_deadline;
 		}
-		V->vcpu_run(v, &x);
+		V->vcpu_run(v, &x, fast_until);
 		switch (x.kind) {
 		case X86_EXIT_NONE:
 			resync = true;
@@ -859,24 +932,39 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_TICK;
 			return;
 		case X86_EXIT_CPUID:
-			emulate_cpuid(v);
-			skip(v, &x);
-			continue;
 		case X86_EXIT_MSR_READ:
+		case X86_EXIT_HYPERCALL:
+		case X86_EXIT_IO:
+			r = x86_fast_exit(v, &x);
+			if (r == X86_FAST_NO && x.kind == X86_EXIT_IO) {
+				fault(e, v, x.port, "string port I/O (INS/OUTS), which Tessera does not emulate");
+				return;
+			}
+			if (r == X86_FAST_NO) {         /* yield, shutdown, reboot */
+				skip(v, &x);
+				hypercall_core(v, e);
+				return;
+			}
+			if (r & X86_FAST_SKIP)
+				V->set_rip(v, x.next_rip);
+			if (r & X86_FAST_CORE) {
+				e->reason = EXIT_RESCHED;
+				return;
+			}
+			resync |= (r & X86_FAST_SYNC) != 0;
+			continue;
+		case X86_EXIT_CORE:
+			e->reason = EXIT_RESCHED;
+			return;
 		case X86_EXIT_MSR_WRITE:
-			emulate_msr(v, x.kind == X86_EXIT_MSR_WRITE);
-			resync |= x.kind == X86_EXIT_MSR_WRITE;
+			emulate_wrmsr(v);
+			resync = true;
 			continue;
 		case X86_EXIT_XSETBV:
 			if (emulate_xsetbv(v))
 				skip(v, &x);
 			else
 				inject_gp(v);
-			continue;
-		case X86_EXIT_HYPERCALL:
-			skip(v, &x);
-			if (hypercall(v, e))
-				return;
 			continue;
 		case X86_EXIT_HLT:
 			skip(v, &x);
@@ -895,15 +983,6 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_HALT;
 			e->halt.deadline = x86_pc_next_event(v);
 			return;
-		case X86_EXIT_IO:
-			if (x.string || x.rep) {
-				fault(e, v, x.port, "string port I/O (INS/OUTS), which Tessera does not emulate");
-				return;
-			}
-			if (io_exit(v, &x, e))
-				return;
-			resync |= port_may_change(v, x.port);
-			continue;
 		case X86_EXIT_NPF:
 			if (mmio_exit(v, &x, e))
 				return;

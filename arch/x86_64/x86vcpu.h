@@ -23,19 +23,19 @@ enum x86_exit_kind {
 	X86_EXIT_XSETBV,
 	X86_EXIT_SHUTDOWN,      /* triple fault */
 	X86_EXIT_IRQ_WINDOW,    /* the guest can take an interrupt now */
+	X86_EXIT_CORE,          /* finished (x86_fast_exit); the core has work */
 	X86_EXIT_UNHANDLED,     /* anything else: fatal for the VM */
 };
 
 struct x86_exit {
 	enum x86_exit_kind kind;
-	uint64_t next_rip;      /* RIP after the instruction, when known */
+	uint64_t next_rip;      /* RIP after the instruction (instruction exits) */
 	uint64_t gpa;           /* NPF */
 	bool write, fetch;      /* NPF */
 	uint16_t port;          /* IO */
 	uint8_t size;           /* IO: 1, 2, 4 */
 	bool in, string, rep;   /* IO */
 	uint64_t code;          /* vendor exit code, for messages */
-	uint8_t insn_len;       /* fixed-length instructions */
 };
 
 /* Initial register state of a vCPU (power-on for our guests, or a boot
@@ -59,14 +59,18 @@ struct x86_vendor_ops {
 	int (*vm_init)(struct vm *vm);
 	int (*vm_map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size);
 	void (*vcpu_reset)(struct vcpu *v, const struct x86_boot_state *s);
-	void (*vcpu_run)(struct vcpu *v, struct x86_exit *x);
+	/* Run v until an exit the caller must see, decoded into *x. Before
+	 * that, while rdtsc() < fast_until (0: never), the back end finishes
+	 * CPUID, hypercalls, MSR reads and port I/O with x86_fast_exit() and
+	 * re-enters at once (a host interrupt still ends the run: it stays
+	 * pending across the loop and exits the next entry). The guest's RAX
+	 * is in v->arch.rax whatever the vendor keeps it in. */
+	void (*vcpu_run)(struct vcpu *v, struct x86_exit *x, uint64_t fast_until);
 	uint64_t (*get_rip)(struct vcpu *v);
 	/* Finish an instruction Tessera emulated (RIP moves past it): this also
 	 * ends an STI / MOV SS interrupt shadow, which covered only that
 	 * instruction (after `sti; hlt` the guest must be interruptible). */
 	void (*set_rip)(struct vcpu *v, uint64_t rip);
-	uint64_t (*get_rax)(struct vcpu *v);
-	void (*set_rax)(struct vcpu *v, uint64_t rax);
 	uint64_t (*get_rflags)(struct vcpu *v);
 	uint64_t (*get_cr)(struct vcpu *v, int n);      /* 0, 3, 4 */
 	uint64_t (*get_efer)(struct vcpu *v);
@@ -75,6 +79,31 @@ struct x86_vendor_ops {
 	void (*inject)(struct vcpu *v, uint8_t vector, int type, bool has_err, uint32_t err);
 	void (*want_irq_window)(struct vcpu *v, bool on);
 };
+
+/*
+ * The exits a back end's run loop finishes without leaving vcpu_run:
+ * x86_fast_exit(v, x) for X86_EXIT_CPUID, X86_EXIT_HYPERCALL,
+ * X86_EXIT_MSR_READ and X86_EXIT_IO, with x->next_rip (and for IO the
+ * port, size and direction) decoded. X86_FAST_NO: not finished here
+ * (nothing was done; the exit goes to arch_vcpu_run). Otherwise a mask:
+ * X86_FAST_SKIP, the instruction completed and RIP moves to x->next_rip
+ * (which also ends an interrupt shadow); X86_FAST_SYNC, leave the loop (as
+ * X86_EXIT_NONE) before entering again: an exception went in, or the
+ * chipset may have changed (a chipset port, a device moved an ISA line, a
+ * LAPIC timer fired while its register was read); X86_FAST_CORE, leave it
+ * for the core (as X86_EXIT_CORE): a vCPU woke, the console has news, or a
+ * refused port access stopped the VM.
+ */
+#define X86_FAST_NO   0
+#define X86_FAST_SKIP 1
+#define X86_FAST_SYNC 2
+#define X86_FAST_CORE 4
+int x86_fast_exit(struct vcpu *v, const struct x86_exit *x);
+/* the same, one kind each (a back end that has decoded the kind anyway) */
+int x86_fast_cpuid(struct vcpu *v);
+int x86_fast_hypercall(struct vcpu *v);
+int x86_fast_rdmsr(struct vcpu *v);
+int x86_fast_io(struct vcpu *v, const struct x86_exit *x);
 
 #define X86_EVENT_EXT 0
 #define X86_EVENT_NMI 2
