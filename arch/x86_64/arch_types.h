@@ -13,6 +13,8 @@
 
 /* A PC's interrupt controllers come with the "pc" device; no PLIC is linked. */
 #define ARCH_HAS_PLIC 0
+/* NPF / EPT violations reach vm_ram_fault: VM RAM is filled on first touch */
+#define ARCH_LAZY_RAM 1
 
 /* General-purpose registers not kept in the VMCB/VMCS (order: switch code). */
 struct x86_gprs {

@@ -984,6 +984,9 @@ void arch_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			e->halt.deadline = x86_pc_next_event(v);
 			return;
 		case X86_EXIT_NPF:
+			/* RAM not touched yet (core/vm.c): mapped now, re-run */
+			if (vm_ram_fault(v->vm, x.gpa))
+				continue;
 			if (mmio_exit(v, &x, e))
 				return;
 			resync = true;          /* the local APIC's page */
