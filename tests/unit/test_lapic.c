@@ -1044,6 +1044,52 @@ static void test_random_sequences(void **state)
 	assert_true(f.nipi > 100);
 }
 
+/*
+ * lapic_pending_vector() and lapic_peek() search IRR/ISR a 32-bit word at
+ * a time; the same answers as the bit-by-bit reference (ref_highest) for
+ * random sparse and dense registers and every TPR class.
+ */
+static void test_pending_vector_wordwise(void **state)
+{
+	struct fake f;
+
+	(void)state;
+	fake_init(&f);
+	sw_enable(&f);
+	xs_state = 0x5eed0f1a9ULL;
+	for (unsigned i = 0; i < 200000; i++) {
+		uint64_t r = xorshift();
+		int isr, irr, isrv, irrv, want;
+		uint32_t prio, ppr_ref;
+
+		for (unsigned w = 0; w < 8; w++) {
+			uint64_t a = xorshift(), b = xorshift();
+
+			/* mostly empty words, some single bits, some dense */
+			f.l.irr[w] = (r >> w) & 1 ? (uint32_t)(a & b & (a >> 32)) :
+				     (r >> (8 + w)) & 1 ? 1u << (a & 31) : 0;
+			f.l.isr[w] = (r >> (16 + w)) & 1 ? 1u << (b & 31) : 0;
+			if ((r >> (24 + w)) & 1)
+				f.l.irr[w] = 0x80000000u >> (b & 31);
+		}
+		if ((r >> 40) % 7 == 0)
+			memset(f.l.isr, 0, sizeof(f.l.isr));
+		if ((r >> 44) % 5 == 0)
+			memset(f.l.irr, 0, sizeof(f.l.irr));
+		f.l.tpr = (uint32_t)(r >> 48) & 0xff;
+		isrv = ref_highest(f.l.isr);
+		irrv = ref_highest(f.l.irr);
+		ppr_ref = (f.l.tpr & 0xf0) >= (uint32_t)(isrv < 0 ? 0 : isrv & 0xf0) ?
+			  f.l.tpr : (uint32_t)(isrv & 0xf0);
+		want = irrv < 0 || (irrv & 0xf0) <= (int)(ppr_ref & 0xf0) ? -1 : irrv;
+		assert_int_equal(lapic_pending_vector(&f.l), want);
+		lapic_peek(&f.l, &isr, &irr, &prio);
+		assert_int_equal(isr, isrv);
+		assert_int_equal(irr, irrv);
+		assert_int_equal(prio, ppr_ref);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1064,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(test_reset_and_init),
 		cmocka_unit_test(test_mmio_sizes),
 		cmocka_unit_test(test_random_sequences),
+		cmocka_unit_test(test_pending_vector_wordwise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
