@@ -428,6 +428,33 @@ uint64_t lapic_next_timer_event_ns(struct lapic *l)
 	return muldiv(next_expiry_bus(l), NS_PER_SEC, l->cfg.timer_hz, true);
 }
 
+/*
+ * The first value of the guest TSC (now_tsc's clock) at which
+ * lapic_timer_update() changes anything, or LAPIC_NO_EVENT: the hypervisor
+ * compares it with the TSC instead of calling lapic_timer_update() at
+ * every entry. A pure function of the registers (no cache to go stale).
+ * TSC-deadline mode: the deadline itself. One-shot and periodic: the
+ * expiry's bus tick -> the first ns that reaches it -> the first TSC tick
+ * whose ns (floor(tsc * 1e9 / tsc_hz), as a hypervisor derives now_ns from
+ * the TSC) is at least that. A masked timer: none (its expiries are
+ * accounted by the update every register access makes first).
+ */
+uint64_t lapic_timer_due_tsc(const struct lapic *l)
+{
+	uint64_t ns;
+
+	if (!l || (l->lvt[LAPIC_LVT_TIMER] & LVT_MASKED))
+		return LAPIC_NO_EVENT;
+	if (timer_mode(l) == TIMER_DEADLINE)
+		return l->tsc_deadline ? l->tsc_deadline : LAPIC_NO_EVENT;
+	if (!l->t_running || l->tmict == 0)
+		return LAPIC_NO_EVENT;
+	ns = muldiv(next_expiry_bus(l), NS_PER_SEC, l->cfg.timer_hz, true);
+	if (ns == UINT64_MAX)
+		return LAPIC_NO_EVENT;
+	return muldiv(ns, l->cfg.tsc_hz, NS_PER_SEC, true);
+}
+
 static void timer_stop(struct lapic *l)
 {
 	l->t_running = false;

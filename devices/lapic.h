@@ -141,6 +141,11 @@ bool lapic_match_dest(const struct lapic *l, uint32_t dest, bool logical);
 
 /* now_ns time of the next timer expiry (unmasked timer only), or LAPIC_NO_EVENT. */
 uint64_t lapic_next_timer_event_ns(struct lapic *l);
+/* Guest TSC (now_tsc) at which lapic_timer_update() next has work, or
+ * LAPIC_NO_EVENT: until then calling it changes nothing. For a hypervisor
+ * whose now_ns is floor(tsc * 1e9 / tsc_hz) it is exact (the first such
+ * tick). */
+uint64_t lapic_timer_due_tsc(const struct lapic *l);
 /* Fire the timer if it expired (injects its LVT vector unless masked). */
 void lapic_timer_update(struct lapic *l);
 

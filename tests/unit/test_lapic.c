@@ -1090,6 +1090,94 @@ static void test_pending_vector_wordwise(void **state)
 	}
 }
 
+/* A clock as the hypervisor has it: the guest TSC is the master and now_ns
+ * is floor(tsc * 1e9 / hz). */
+struct tsc_clock {
+	uint64_t tsc, hz;
+};
+
+static uint64_t clk_tsc(void *opaque)
+{
+	return ((struct tsc_clock *)opaque)->tsc;
+}
+
+static uint64_t clk_ns(void *opaque)
+{
+	const struct tsc_clock *c = opaque;
+
+	return c->tsc / c->hz * 1000000000ULL + c->tsc % c->hz * 1000000000ULL / c->hz;
+}
+
+/* Whether lapic_timer_update() at tsc t would fire l's timer (on a copy). */
+static bool fires_at(const struct lapic *l, struct tsc_clock *c, uint64_t t)
+{
+	struct lapic copy = *l;
+	uint64_t saved = c->tsc;
+
+	c->tsc = t;
+	lapic_timer_update(&copy);
+	c->tsc = saved;
+	return copy.timer_irqs != l->timer_irqs;
+}
+
+/*
+ * lapic_timer_due_tsc() is the first TSC tick at which the update fires:
+ * never late (it fires there), never early (it does not one tick before),
+ * in one-shot, periodic and TSC-deadline modes, every divider, TSC rates
+ * around 1 GHz (QEMU), 50 MHz (Bochs) and 3 GHz; masked timers have none.
+ */
+static void test_timer_due_tsc(void **state)
+{
+	static const uint64_t hzs[] = { 999931000ULL, 49995000ULL, 3000000007ULL, 1000000000ULL };
+	static const uint32_t modes[] = { 0, 1u << 17, 2u << 17 };
+
+	(void)state;
+	xs_state = 0xd0e7157cULL;
+	for (unsigned i = 0; i < 20000; i++) {
+		struct tsc_clock clk = { 0, hzs[i % 4] };
+		struct lapic l;
+		struct lapic_config cfg = {
+			.id = 0, .bsp = true, .x2apic_supported = true, .x2apic_at_reset = true,
+			.timer_hz = 1000000000, .tsc_hz = clk.hz,
+			.now_ns = clk_ns, .now_tsc = clk_tsc, .opaque = &clk,
+		};
+		uint64_t r = xorshift(), v = xorshift(), due;
+		uint32_t mode = modes[r % 3];
+		bool masked = (r >> 4) % 8 == 0;
+
+		clk.tsc = xorshift() >> (20 + (r >> 8) % 40);
+		lapic_init(&l, &cfg);
+		assert_int_equal(lapic_wrmsr(&l, 0x80f, 0x1ff), 0);
+		assert_int_equal(lapic_wrmsr(&l, 0x832, mode | 0x30 | (masked ? 0x10000u : 0)), 0);
+		assert_int_equal(lapic_wrmsr(&l, 0x83e, (v >> 3) & 0xb), 0);
+		if (mode == (2u << 17))
+			assert_int_equal(lapic_wrmsr(&l, 0x6e0, clk.tsc + (v >> 20) % 5000000), 0);
+		else
+			assert_int_equal(lapic_wrmsr(&l, 0x838, (uint32_t)(v >> 32) % 100000), 0);
+		/* let a few expiries of a periodic timer pass */
+		for (unsigned k = 0; k < (r >> 12) % 4; k++) {
+			due = lapic_timer_due_tsc(&l);
+			if (due == LAPIC_NO_EVENT)
+				break;
+			clk.tsc = due + (xorshift() % 3 ? 0 : xorshift() % 1000);
+			lapic_timer_update(&l);
+		}
+		due = lapic_timer_due_tsc(&l);
+		if (masked) {
+			assert_true(due == LAPIC_NO_EVENT);
+			continue;
+		}
+		if (due == LAPIC_NO_EVENT) {
+			assert_false(fires_at(&l, &clk, clk.tsc + 1000000000ULL));
+			continue;
+		}
+		assert_true(fires_at(&l, &clk, due));
+		if (due > clk.tsc)
+			assert_false(fires_at(&l, &clk, due - 1));
+		assert_true(fires_at(&l, &clk, due + (xorshift() % 100000)));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1111,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(test_mmio_sizes),
 		cmocka_unit_test(test_random_sequences),
 		cmocka_unit_test(test_pending_vector_wordwise),
+		cmocka_unit_test(test_timer_due_tsc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
