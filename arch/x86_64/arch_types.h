@@ -49,6 +49,9 @@ struct x86_pc {
 	struct debugport dbg;
 	struct ioapic ioapic;
 	bool lines_changed;             /* an ISA line moved since the last resync */
+	/* guest TSC at which the PIT / the RTC may next raise its IRQ
+	 * (UINT64_MAX: cannot; 0: unknown, a port access changed it) */
+	uint64_t pit_due, cmos_due;
 };
 
 struct arch_vm {

@@ -141,6 +141,97 @@ static int add(struct bus *b, uint64_t base, uint64_t size, const struct dev_ops
 	return bus_add(b, base, size, ops, dev, 0);
 }
 
+/*
+ * The PIT's and the RTC's ports, through these wrappers: an access can
+ * change when the device next raises its IRQ, so the chipset's cached time
+ * for it (pit_due, cmos_due) is dropped (0: "check now"), and the next
+ * check brings the model up to date and computes it again.
+ */
+static struct x86_pc *pc_of_pit(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, pit));
+}
+
+static struct x86_pc *pc_of_cmos(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, cmos));
+}
+
+static int pit_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_read(dev, off, size, val);
+}
+
+static int pit_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_write(dev, off, size, val);
+}
+
+static void pit_reset(void *dev)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	i8254_reset(dev);
+}
+
+static int port61_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_port61_read(dev, off, size, val);
+}
+
+static int port61_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_port61_write(dev, off, size, val);
+}
+
+static int rtc_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	pc_of_cmos(dev)->cmos_due = 0;
+	return cmos_read(dev, off, size, val);
+}
+
+static int rtc_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	pc_of_cmos(dev)->cmos_due = 0;
+	return cmos_write(dev, off, size, val);
+}
+
+static void rtc_reset(void *dev)
+{
+	pc_of_cmos(dev)->cmos_due = 0;
+	cmos_reset(dev);
+}
+
+static const struct dev_ops pc_pit_ops = {
+	.name = "i8254", .read = pit_read, .write = pit_write, .reset = pit_reset,
+};
+static const struct dev_ops pc_port61_ops = {
+	.name = "i8254-port61", .read = port61_read, .write = port61_write, .reset = NULL,
+};
+static const struct dev_ops pc_cmos_ops = {
+	.name = "cmos", .read = rtc_read, .write = rtc_write, .reset = rtc_reset,
+};
+
+/*
+ * Floors on how soon a device event is watched. A periodic source (the
+ * PIT, whatever its mode, and a periodic LAPIC timer) goes on without the
+ * guest, so one programmed at MHz rates would take the core with host
+ * timer interrupts: with its own interrupts off, the vCPU would exit
+ * before running a single instruction (bug 7), and while it waits its
+ * turn, its neighbour would pay. It is watched at most every 100 us (KVM
+ * limits periodic timers alike); its edges in between coalesce, as for a
+ * guest with interrupts off. A one-shot event needs a guest write each, so
+ * only a 1 us floor against absurd deadlines. In TSC ticks (set once the
+ * TSC rate is known, with the first chipset).
+ */
+#define PERIODIC_FLOOR_NS 100000ULL
+#define ONESHOT_FLOOR_NS  1000ULL
+
+static uint64_t periodic_floor, oneshot_floor;
+
 int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 {
 	struct x86_pc *pc = &vm->arch.pc;
@@ -151,6 +242,10 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 		return -1;
 	}
 	pc->present = true;
+	periodic_floor = x86_ns_to_tsc(PERIODIC_FLOOR_NS);
+	oneshot_floor = x86_ns_to_tsc(ONESHOT_FLOOR_NS);
+	pc->pit_due = 0;
+	pc->cmos_due = 0;
 	i8259_init(&pc->pic, (struct irq_line){ pic_intr, vm, 0 });
 	i8254_init(&pc->pit, (struct irq_line){ isa_irq, vm, 0 }, vm_now_ns, vm);
 	cmos_init(&pc->cmos, (struct irq_line){ isa_irq, vm, 8 }, vm_wallclock, vm);
@@ -171,9 +266,9 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 	r |= add(&vm->iobus, I8259_MASTER_BASE, I8259_SPAN, &i8259_master_ops, &pc->pic);
 	r |= add(&vm->iobus, I8259_SLAVE_BASE, I8259_SPAN, &i8259_slave_ops, &pc->pic);
 	r |= add(&vm->iobus, I8259_ELCR_BASE, I8259_SPAN, &i8259_elcr_ops, &pc->pic);
-	r |= add(&vm->iobus, I8254_BASE, I8254_SPAN, &i8254_ops, &pc->pit);
-	r |= add(&vm->iobus, I8254_PORT61, 1, &i8254_port61_ops, &pc->pit);
-	r |= add(&vm->iobus, 0x70, 2, &cmos_ops, &pc->cmos);
+	r |= add(&vm->iobus, I8254_BASE, I8254_SPAN, &pc_pit_ops, &pc->pit);
+	r |= add(&vm->iobus, I8254_PORT61, 1, &pc_port61_ops, &pc->pit);
+	r |= add(&vm->iobus, 0x70, 2, &pc_cmos_ops, &pc->cmos);
 	r |= add(&vm->iobus, PCI_STUB_BASE, PCI_STUB_SPAN, &pci_stub_ops, &pc->pci);
 	r |= add(&vm->iobus, 0x80, 1, &debugport_ops, &pc->dbg);
 	r |= add(&vm->bus, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &ioapic_ops, &pc->ioapic);
@@ -196,31 +291,52 @@ void x86_pc_reset(struct vm *vm)
 	i8254_reset(&pc->pit);
 	cmos_reset(&pc->cmos);
 	ioapic_reset(&pc->ioapic);
+	pc->pit_due = 0;
+	pc->cmos_due = 0;
 }
 
-/* Bring the chipset's timers up to now. */
-static void pc_update(struct vcpu *v)
+/* VM ns -> the first guest TSC tick whose ns (x86_tsc_to_ns) is at least
+ * ns: a check at that tick finds the event due. */
+static uint64_t ns_to_tsc_up(uint64_t ns)
 {
-	struct x86_pc *pc = &v->vm->arch.pc;
+	uint64_t hz = x86_plat.tsc_hz, q = ns / 1000000000ULL, r = ns % 1000000000ULL;
 
-	i8254_update(&pc->pit);
-	cmos_update(&pc->cmos);
-	lapic_timer_update(&v->arch.lapic);
+	if (ns == UINT64_MAX || q > (UINT64_MAX - hz) / hz)
+		return UINT64_MAX;
+	return q * hz + (r * hz + 999999999ULL) / 1000000000ULL;
 }
 
 /*
- * Floors on how soon a device event is watched. A periodic source (the
- * PIT, whatever its mode, and a periodic LAPIC timer) goes on without the
- * guest, so one programmed at MHz rates would take the core with host
- * timer interrupts: with its own interrupts off, the vCPU would exit
- * before running a single instruction (bug 7), and while it waits its
- * turn, its neighbour would pay. It is watched at most every 100 us (KVM
- * limits periodic timers alike); its edges in between coalesce, as for a
- * guest with interrupts off. A one-shot event needs a guest write each, so
- * only a 1 us floor against absurd deadlines.
+ * Bring the chipset's timers up to now, for v: each model is updated only
+ * once its next event is due (pit_due, cmos_due in guest TSC ticks, the
+ * LAPIC's from its registers), so an entry with nothing due costs a TSC
+ * read and three compares. Exact: updating a model between its events
+ * changes nothing it shows (the PIT's edges, the RTC's flags and the
+ * LAPIC's expiries are closed-form functions of time, accounted in full at
+ * the next update or access), and every port access of the PIT or RTC
+ * drops its cached time (the wrappers above).
  */
-#define PERIODIC_FLOOR_NS 100000ULL
-#define ONESHOT_FLOOR_NS  1000ULL
+static void pc_update(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct x86_pc *pc = &vm->arch.pc;
+	uint64_t now = rdtsc() + vm->arch.tsc_offset, rel;
+
+	if (unlikely(now >= pc->pit_due)) {
+		i8254_update(&pc->pit);
+		pc->pit_due = ns_to_tsc_up(i8254_next_event_ns(&pc->pit));
+	}
+	if (unlikely(now >= pc->cmos_due)) {
+		/* syncs the RTC (flags, IRQ 8) to its own, later, reading of
+		 * the clock: counting from now makes the due time early, if
+		 * anything, never late */
+		rel = cmos_next_event_in_ns(&pc->cmos);
+		pc->cmos_due = rel == CMOS_NO_EVENT ? UINT64_MAX :
+			       ns_to_tsc_up(x86_tsc_to_ns(now) + rel);
+	}
+	if (unlikely(now >= lapic_timer_due_tsc(&v->arch.lapic)))
+		lapic_timer_update(&v->arch.lapic);
+}
 
 static uint64_t floor_at(uint64_t t, uint64_t min)
 {
@@ -232,24 +348,22 @@ uint64_t x86_pc_next_event(struct vcpu *v)
 {
 	struct x86_pc *pc = &v->vm->arch.pc;
 	const struct lapic *l = &v->arch.lapic;
-	uint64_t ns = UINT64_MAX, now = vm_now_ns(v->vm), t;
+	uint64_t now, t, lt;
 	bool periodic;
 
 	if (!pc->present)
 		return UINT64_MAX;
-	t = floor_at(i8254_next_event_ns(&pc->pit), now + PERIODIC_FLOOR_NS);
-	ns = t < ns ? t : ns;
+	pc_update(v);
+	now = rdtsc() + v->vm->arch.tsc_offset;
+	t = floor_at(pc->pit_due, now + periodic_floor);
 	periodic = ((l->lvt[LAPIC_LVT_TIMER] >> 17) & 3) == 1;
-	t = floor_at(lapic_next_timer_event_ns(&v->arch.lapic),
-		     now + (periodic ? PERIODIC_FLOOR_NS : ONESHOT_FLOOR_NS));
-	ns = t < ns ? t : ns;
-	t = cmos_next_event_in_ns(&pc->cmos);
-	if (t != UINT64_MAX && now + t < ns)
-		ns = now + t;
-	if (ns == UINT64_MAX)
+	lt = floor_at(lapic_timer_due_tsc(l), now + (periodic ? periodic_floor : oneshot_floor));
+	t = lt < t ? lt : t;
+	t = pc->cmos_due < t ? pc->cmos_due : t;
+	if (t == UINT64_MAX)
 		return UINT64_MAX;
-	ns = floor_at(ns, now + ONESHOT_FLOOR_NS);      /* the RTC: at most 8 kHz */
-	return x86_ns_to_tsc(ns) - v->vm->arch.tsc_offset;
+	t = floor_at(t, now + oneshot_floor);           /* the RTC: at most 8 kHz */
+	return t - v->vm->arch.tsc_offset;
 }
 
 /* Whether the 8259's INTR is for v (vCPU 0, through LINT0 or APIC off). */
