@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "lib/printf.h"
 
+_Static_assert(CFG_MAX_VCPUS <= 8, "x86_pc.window has a bit per vCPU");
+
 uint64_t x86_tsc_to_ns(uint64_t tsc)
 {
 	uint64_t hz = x86_plat.tsc_hz;
@@ -187,6 +189,92 @@ static int port61_write(void *dev, uint64_t off, unsigned size, uint64_t val)
 	return i8254_port61_write(dev, off, size, val);
 }
 
+/*
+ * Whether an edge on IRQ 0 can change anything: the master 8259 latches it
+ * (IR0 unmasked, or masked with no request latched yet in edge mode) or
+ * the IOAPIC's pin 2 is unmasked. Otherwise (a guest that masked the timer
+ * it does not use, as ours and Linux after boot do) the PIT's edges are
+ * not followed at all: nothing could see them (the counters themselves
+ * are read from the time), so it costs no host timer, no update on the
+ * way in, and a VM that was off the CPU for many periods pays nothing to
+ * come back (the 16-VM scale row).
+ */
+static bool pit_heard(const struct x86_pc *pc)
+{
+	const struct i8259_chip *m = &pc->pic.chip[0];
+
+	if (!(m->imr & 1) || !((m->irr & 1) || m->ltim))
+		return true;
+	return !(pc->ioapic.rte[2] & IOAPIC_RTE_MASKED);
+}
+
+/* A PIC or IOAPIC access may make IRQ 0 heard: an unfollowed PIT is first
+ * brought up to now (its edges reach the state before the access, where
+ * nobody hears them), then looked at again. */
+static void irq0_may_change(struct x86_pc *pc)
+{
+	if (pc->pit_due == UINT64_MAX) {
+		i8254_update(&pc->pit);
+		pc->pit_due = 0;
+	}
+}
+
+static struct x86_pc *pc_of_pic(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, pic));
+}
+
+static struct x86_pc *pc_of_ioapic(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, ioapic));
+}
+
+static int pic_m_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	irq0_may_change(pc_of_pic(dev));
+	return i8259_master_read(dev, off, size, val);
+}
+
+static int pic_m_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	irq0_may_change(pc_of_pic(dev));
+	return i8259_master_write(dev, off, size, val);
+}
+
+static void pic_reset(void *dev)
+{
+	irq0_may_change(pc_of_pic(dev));
+	i8259_reset(dev);
+}
+
+static int pic_elcr_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	irq0_may_change(pc_of_pic(dev));
+	return i8259_elcr_write(dev, off, size, val);
+}
+
+static int ioapic_write_w(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	irq0_may_change(pc_of_ioapic(dev));
+	return ioapic_write(dev, off, size, val);
+}
+
+static void ioapic_reset_w(void *dev)
+{
+	irq0_may_change(pc_of_ioapic(dev));
+	ioapic_reset(dev);
+}
+
+static const struct dev_ops pc_pic_master_ops = {
+	.name = "i8259-master", .read = pic_m_read, .write = pic_m_write, .reset = pic_reset,
+};
+static const struct dev_ops pc_elcr_ops = {
+	.name = "i8259-elcr", .read = i8259_elcr_read, .write = pic_elcr_write, .reset = NULL,
+};
+static const struct dev_ops pc_ioapic_ops = {
+	.name = "ioapic", .read = ioapic_read, .write = ioapic_write_w, .reset = ioapic_reset_w,
+};
+
 static int rtc_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
 {
 	pc_of_cmos(dev)->cmos_due = 0;
@@ -246,6 +334,7 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 	oneshot_floor = x86_ns_to_tsc(ONESHOT_FLOOR_NS);
 	pc->pit_due = 0;
 	pc->cmos_due = 0;
+	pc->window = 0;
 	i8259_init(&pc->pic, (struct irq_line){ pic_intr, vm, 0 });
 	i8254_init(&pc->pit, (struct irq_line){ isa_irq, vm, 0 }, vm_now_ns, vm);
 	cmos_init(&pc->cmos, (struct irq_line){ isa_irq, vm, 8 }, vm_wallclock, vm);
@@ -263,15 +352,15 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 
 		lapic_init(&v->arch.lapic, &cfg);
 	}
-	r |= add(&vm->iobus, I8259_MASTER_BASE, I8259_SPAN, &i8259_master_ops, &pc->pic);
+	r |= add(&vm->iobus, I8259_MASTER_BASE, I8259_SPAN, &pc_pic_master_ops, &pc->pic);
 	r |= add(&vm->iobus, I8259_SLAVE_BASE, I8259_SPAN, &i8259_slave_ops, &pc->pic);
-	r |= add(&vm->iobus, I8259_ELCR_BASE, I8259_SPAN, &i8259_elcr_ops, &pc->pic);
+	r |= add(&vm->iobus, I8259_ELCR_BASE, I8259_SPAN, &pc_elcr_ops, &pc->pic);
 	r |= add(&vm->iobus, I8254_BASE, I8254_SPAN, &pc_pit_ops, &pc->pit);
 	r |= add(&vm->iobus, I8254_PORT61, 1, &pc_port61_ops, &pc->pit);
 	r |= add(&vm->iobus, 0x70, 2, &pc_cmos_ops, &pc->cmos);
 	r |= add(&vm->iobus, PCI_STUB_BASE, PCI_STUB_SPAN, &pci_stub_ops, &pc->pci);
 	r |= add(&vm->iobus, 0x80, 1, &debugport_ops, &pc->dbg);
-	r |= add(&vm->bus, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &ioapic_ops, &pc->ioapic);
+	r |= add(&vm->bus, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &pc_ioapic_ops, &pc->ioapic);
 	if (r) {
 		pr_err("vm %s: too many devices for the PC chipset", vm->cfg->name);
 		return -1;
@@ -316,17 +405,17 @@ static uint64_t ns_to_tsc_up(uint64_t ns)
  * the next update or access), and every port access of the PIT or RTC
  * drops its cached time (the wrappers above).
  */
-static void pc_update(struct vcpu *v)
+static __attribute__((noinline)) void pc_update_due(struct vcpu *v, uint64_t now)
 {
-	struct vm *vm = v->vm;
-	struct x86_pc *pc = &vm->arch.pc;
-	uint64_t now = rdtsc() + vm->arch.tsc_offset, rel;
+	struct x86_pc *pc = &v->vm->arch.pc;
+	uint64_t rel;
 
-	if (unlikely(now >= pc->pit_due)) {
+	if (now >= pc->pit_due) {
 		i8254_update(&pc->pit);
-		pc->pit_due = ns_to_tsc_up(i8254_next_event_ns(&pc->pit));
+		pc->pit_due = pit_heard(pc) ? ns_to_tsc_up(i8254_next_event_ns(&pc->pit)) :
+					      UINT64_MAX;
 	}
-	if (unlikely(now >= pc->cmos_due)) {
+	if (now >= pc->cmos_due) {
 		/* syncs the RTC (flags, IRQ 8) to its own, later, reading of
 		 * the clock: counting from now makes the due time early, if
 		 * anything, never late */
@@ -334,8 +423,20 @@ static void pc_update(struct vcpu *v)
 		pc->cmos_due = rel == CMOS_NO_EVENT ? UINT64_MAX :
 			       ns_to_tsc_up(x86_tsc_to_ns(now) + rel);
 	}
-	if (unlikely(now >= lapic_timer_due_tsc(&v->arch.lapic)))
+	if (now >= lapic_timer_due_tsc(&v->arch.lapic))
 		lapic_timer_update(&v->arch.lapic);
+}
+
+/* The guest TSC now, the chipset brought up to it. */
+static inline uint64_t pc_update(struct vcpu *v)
+{
+	const struct x86_pc *pc = &v->vm->arch.pc;
+	uint64_t now = rdtsc() + v->vm->arch.tsc_offset;
+
+	if (unlikely(now >= pc->pit_due || now >= pc->cmos_due ||
+		     now >= lapic_timer_due_tsc(&v->arch.lapic)))
+		pc_update_due(v, now);
+	return now;
 }
 
 static uint64_t floor_at(uint64_t t, uint64_t min)
@@ -349,15 +450,15 @@ uint64_t x86_pc_next_event(struct vcpu *v)
 	struct x86_pc *pc = &v->vm->arch.pc;
 	const struct lapic *l = &v->arch.lapic;
 	uint64_t now, t, lt;
-	bool periodic;
 
 	if (!pc->present)
 		return UINT64_MAX;
-	pc_update(v);
-	now = rdtsc() + v->vm->arch.tsc_offset;
+	now = pc_update(v);
 	t = floor_at(pc->pit_due, now + periodic_floor);
-	periodic = ((l->lvt[LAPIC_LVT_TIMER] >> 17) & 3) == 1;
-	lt = floor_at(lapic_timer_due_tsc(l), now + (periodic ? periodic_floor : oneshot_floor));
+	lt = lapic_timer_due_tsc(l);
+	if (lt != UINT64_MAX)
+		lt = floor_at(lt, now + (((l->lvt[LAPIC_LVT_TIMER] >> 17) & 3) == 1 ?
+					 periodic_floor : oneshot_floor));
 	t = lt < t ? lt : t;
 	t = pc->cmos_due < t ? pc->cmos_due : t;
 	if (t == UINT64_MAX)
@@ -366,12 +467,12 @@ uint64_t x86_pc_next_event(struct vcpu *v)
 	return t - v->vm->arch.tsc_offset;
 }
 
-/* Whether the 8259's INTR is for v (vCPU 0, through LINT0 or APIC off). */
+/* Whether the 8259's INTR is up and for v (vCPU 0, through LINT0 or APIC
+ * off). */
 static bool pic_for(struct vcpu *v)
 {
-	struct x86_pc *pc = &v->vm->arch.pc;
-
-	return v->id == 0 && lapic_accept_pic_intr(&v->arch.lapic) && i8259_intr(&pc->pic);
+	return v->vm->arch.pc.pic.intr_level && v->id == 0 &&
+	       lapic_accept_pic_intr(&v->arch.lapic);
 }
 
 bool x86_pc_irq_pending(struct vcpu *v)
@@ -415,28 +516,40 @@ void x86_pc_describe(struct vcpu *v)
 enum x86_inj x86_pc_inject(struct vcpu *v)
 {
 	const struct x86_vendor_ops *V = x86_plat.vendor;
+	struct x86_pc *pc = &v->vm->arch.pc;
+	uint8_t bit = (uint8_t)(1u << (v->id & 7));
+	bool pic;
 	int vec;
 
-	if (!v->vm->arch.pc.present)
+	if (!pc->present)
 		return X86_INJ_NONE;
 	pc_update(v);
-	if (!pic_for(v) && lapic_pending_vector(&v->arch.lapic) < 0) {
-		V->want_irq_window(v, false);
+	pic = pic_for(v);
+	vec = pic ? -1 : lapic_pending_vector(&v->arch.lapic);
+	if (likely(!pic && vec < 0)) {
+		/* the window request is dropped only if this code made one:
+		 * the vendor call (a VMCS write on VMX) is not free */
+		if (unlikely(pc->window & bit)) {
+			pc->window &= (uint8_t)~bit;
+			V->want_irq_window(v, false);
+		}
 		return X86_INJ_NONE;
 	}
 	if (!V->interruptible(v)) {
+		pc->window |= bit;
 		V->want_irq_window(v, true);
 		return X86_INJ_WINDOW;
 	}
-	if (pic_for(v)) {
-		vec = i8259_ack(&v->vm->arch.pc.pic);
-	} else {
-		vec = lapic_pending_vector(&v->arch.lapic);
+	if (pic)
+		vec = i8259_ack(&pc->pic);
+	else
 		lapic_ack(&v->arch.lapic, (uint8_t)vec);
-	}
 	x86_vcpu_pre_inject(v);
 	V->inject(v, (uint8_t)vec, X86_EVENT_EXT, false, 0);
-	V->want_irq_window(v, false);
+	if (unlikely(pc->window & bit)) {
+		pc->window &= (uint8_t)~bit;
+		V->want_irq_window(v, false);
+	}
 	v->stats.irqs_injected++;
 	return X86_INJ_DONE;
 }
