@@ -47,12 +47,14 @@ static uint8_t chip_level_mask(const struct i8259_chip *c)
 /* Priority level (0 = highest) of the best bit in mask, NO_IRQ if none. */
 static unsigned chip_priority(const struct i8259_chip *c, uint8_t mask)
 {
-	unsigned p;
+	unsigned a = c->prio_add & 7u, r;
 
-	for (p = 0; p < 8; p++)
-		if (mask & (1u << ((p + c->prio_add) & 7)))
-			return p;
-	return NO_IRQ;
+	if (!mask)
+		return NO_IRQ;
+	/* level p is bit (p + prio_add) & 7: rotate right by prio_add, and
+	 * the lowest set bit is the best level */
+	r = ((unsigned)mask >> a | (unsigned)mask << (8 - a)) & 0xffu;
+	return (unsigned)__builtin_ctz(r);
 }
 
 /* IR the chip wants to signal, or -1. */
@@ -158,12 +160,13 @@ void i8259_set_irq(void *opaque, unsigned irq, bool level)
 {
 	struct i8259 *pic = opaque;
 	struct i8259_chip *c;
-	uint8_t bit;
+	uint8_t bit, old_irr;
 
 	if (!pic || irq >= 16 || irq == CASCADE_IR)
 		return;
 	c = &pic->chip[irq >> 3];
 	bit = (uint8_t)(1u << (irq & 7));
+	old_irr = c->irr;
 	if (chip_level_mask(c) & bit) {
 		if (level)
 			c->irr |= bit;
@@ -176,7 +179,11 @@ void i8259_set_irq(void *opaque, unsigned irq, bool level)
 		c->pins |= bit;
 	else
 		c->pins &= (uint8_t)~bit;
-	pic_update(pic);
+	/* the outputs are a function of IRR, ISR, IMR and the modes, and
+	 * every other change recomputes them: a line that moved no IRR bit
+	 * (an edge input going low, a request already latched) changes none */
+	if (c->irr != old_irr)
+		pic_update(pic);
 }
 
 uint8_t i8259_ack(struct i8259 *pic)

@@ -108,19 +108,17 @@ static uint64_t bus_now(const struct lapic *l)
 	return muldiv(now_ns(l), l->cfg.timer_hz, NS_PER_SEC, false);
 }
 
-/* Highest set vector in a 256-bit register, or -1. */
-static int vec_highest(const uint32_t *r)
+/* Highest set vector in a 256-bit register whose non-empty words are the
+ * bits of sum, or -1: the word by count-leading-zeros (bsr/lzcnt) of the
+ * summary, the bit by the same on the word; no loop at all. */
+static int vec_highest(const uint32_t *r, uint8_t sum)
 {
-	int w, b;
+	unsigned w;
 
-	for (w = 7; w >= 0; w--) {
-		if (!r[w])
-			continue;
-		for (b = 31; b >= 0; b--)
-			if (r[w] & (1u << b))
-				return w * 32 + b;
-	}
-	return -1;
+	if (!sum)
+		return -1;
+	w = 31u - (unsigned)__builtin_clz(sum);
+	return (int)(w * 32u + 31u - (unsigned)__builtin_clz(r[w]));
 }
 
 static bool vec_test(const uint32_t *r, uint8_t v)
@@ -128,14 +126,19 @@ static bool vec_test(const uint32_t *r, uint8_t v)
 	return (r[v >> 5] >> (v & 31)) & 1;
 }
 
-static void vec_set(uint32_t *r, uint8_t v)
+/* IRR and ISR change only here, with their summaries (bit w: word w is
+ * not empty). */
+static void vec_set(uint32_t *r, uint8_t *sum, uint8_t v)
 {
 	r[v >> 5] |= 1u << (v & 31);
+	*sum |= (uint8_t)(1u << (v >> 5));
 }
 
-static void vec_clear(uint32_t *r, uint8_t v)
+static void vec_clear(uint32_t *r, uint8_t *sum, uint8_t v)
 {
 	r[v >> 5] &= ~(1u << (v & 31));
+	if (!r[v >> 5])
+		*sum &= (uint8_t)~(1u << (v >> 5));
 }
 
 static bool hw_enabled(const struct lapic *l)
@@ -165,7 +168,7 @@ uint64_t lapic_mmio_base(const struct lapic *l)
 
 static uint32_t ppr(const struct lapic *l)
 {
-	int isrv = vec_highest(l->isr);
+	int isrv = vec_highest(l->isr, l->isr_sum);
 	uint32_t isr_class = isrv < 0 ? 0 : ((uint32_t)isrv & 0xf0);
 
 	return (l->tpr & 0xf0) >= isr_class ? l->tpr & 0xff : isr_class;
@@ -175,8 +178,8 @@ static uint32_t ppr(const struct lapic *l)
  * and the processor priority, what decides whether an interrupt is taken. */
 void lapic_peek(const struct lapic *l, int *isr, int *irr, uint32_t *prio)
 {
-	*isr = vec_highest(l->isr);
-	*irr = vec_highest(l->irr);
+	*isr = vec_highest(l->isr, l->isr_sum);
+	*irr = vec_highest(l->irr, l->irr_sum);
 	*prio = ppr(l);
 }
 
@@ -210,11 +213,11 @@ static int accept(struct lapic *l, uint8_t vector, bool level)
 		lapic_error(l, ESR_RECV_ILLEGAL);
 		return -1;
 	}
-	vec_set(l->irr, vector);
+	vec_set(l->irr, &l->irr_sum, vector);
 	if (level)
-		vec_set(l->tmr, vector);
+		l->tmr[vector >> 5] |= 1u << (vector & 31);
 	else
-		vec_clear(l->tmr, vector);
+		l->tmr[vector >> 5] &= ~(1u << (vector & 31));
 	return 0;
 }
 
@@ -225,13 +228,13 @@ int lapic_set_irq(struct lapic *l, uint8_t vector, bool level_trigger)
 	return accept(l, vector, level_trigger);
 }
 
-int lapic_pending_vector(const struct lapic *l)
+int lapic_pending_vector_slow(const struct lapic *l)
 {
 	int v;
 
 	if (!l || !hw_enabled(l))
 		return -1;
-	v = vec_highest(l->irr);
+	v = vec_highest(l->irr, l->irr_sum);
 	if (v < 0 || ((uint32_t)v & 0xf0) <= (ppr(l) & 0xf0))
 		return -1;
 	return v;
@@ -241,18 +244,18 @@ int lapic_ack(struct lapic *l, uint8_t vector)
 {
 	if (!l || !vec_test(l->irr, vector))
 		return -1;
-	vec_clear(l->irr, vector);
-	vec_set(l->isr, vector);
+	vec_clear(l->irr, &l->irr_sum, vector);
+	vec_set(l->isr, &l->isr_sum, vector);
 	return 0;
 }
 
 static void lapic_eoi(struct lapic *l)
 {
-	int v = vec_highest(l->isr);
+	int v = vec_highest(l->isr, l->isr_sum);
 
 	if (v < 0)
 		return;
-	vec_clear(l->isr, (uint8_t)v);
+	vec_clear(l->isr, &l->isr_sum, (uint8_t)v);
 	if (vec_test(l->tmr, (uint8_t)v) && l->cfg.eoi)
 		l->cfg.eoi(l->cfg.opaque, (uint8_t)v);
 }
@@ -432,6 +435,33 @@ uint64_t lapic_next_timer_event_ns(struct lapic *l)
 	return muldiv(next_expiry_bus(l), NS_PER_SEC, l->cfg.timer_hz, true);
 }
 
+/*
+ * The first value of the guest TSC (now_tsc's clock) at which
+ * lapic_timer_update() changes anything, or LAPIC_NO_EVENT: the hypervisor
+ * compares it with the TSC instead of calling lapic_timer_update() at
+ * every entry. A pure function of the registers (no cache to go stale).
+ * TSC-deadline mode: the deadline itself. One-shot and periodic: the
+ * expiry's bus tick -> the first ns that reaches it -> the first TSC tick
+ * whose ns (floor(tsc * 1e9 / tsc_hz), as a hypervisor derives now_ns from
+ * the TSC) is at least that. A masked timer: none (its expiries are
+ * accounted by the update every register access makes first).
+ */
+uint64_t lapic_timer_due_tsc_slow(const struct lapic *l)
+{
+	uint64_t ns;
+
+	if (!l || (l->lvt[LAPIC_LVT_TIMER] & LVT_MASKED))
+		return LAPIC_NO_EVENT;
+	if (timer_mode(l) == TIMER_DEADLINE)
+		return l->tsc_deadline ? l->tsc_deadline : LAPIC_NO_EVENT;
+	if (!l->t_running || l->tmict == 0)
+		return LAPIC_NO_EVENT;
+	ns = muldiv(next_expiry_bus(l), NS_PER_SEC, l->cfg.timer_hz, true);
+	if (ns == UINT64_MAX)
+		return LAPIC_NO_EVENT;
+	return muldiv(ns, l->cfg.tsc_hz, NS_PER_SEC, true);
+}
+
 static void timer_stop(struct lapic *l)
 {
 	l->t_running = false;
@@ -501,6 +531,8 @@ static void lapic_regs_reset(struct lapic *l)
 		l->tmr[i] = 0;
 		l->irr[i] = 0;
 	}
+	l->isr_sum = 0;
+	l->irr_sum = 0;
 	for (i = 0; i < LAPIC_NLVT; i++)
 		l->lvt[i] = LVT_MASKED;
 	/* virtual wire: the BSP's LINT0 takes the PIC (as a BIOS leaves it) */

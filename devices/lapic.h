@@ -102,6 +102,7 @@ struct lapic {
 	uint32_t esr, esr_pending;      /* ESR as read / errors since ESR write */
 	uint32_t icr_lo, icr_hi;
 	uint32_t isr[8], tmr[8], irr[8];
+	uint8_t isr_sum, irr_sum;       /* bit w: isr[w] / irr[w] is not 0 */
 	uint32_t lvt[LAPIC_NLVT];
 	uint32_t tmict, tdcr;
 	uint64_t tsc_deadline;
@@ -128,8 +129,13 @@ int lapic_mmio_write(void *dev, uint64_t off, unsigned size, uint64_t val);
 /* Interrupt acceptance: vector into IRR (TMR = level_trigger). -1 when
  * dropped (APIC disabled) or illegal (vector < 16: ESR "receive illegal"). */
 int lapic_set_irq(struct lapic *l, uint8_t vector, bool level_trigger);
-/* Highest IRR vector whose class is above PPR's, or -1. */
-int lapic_pending_vector(const struct lapic *l);
+/* Highest IRR vector whose class is above PPR's, or -1. (Inline: an
+ * empty IRR, the usual answer at a hypervisor's entry, costs one test.) */
+int lapic_pending_vector_slow(const struct lapic *l);
+static inline int lapic_pending_vector(const struct lapic *l)
+{
+	return l && l->irr_sum ? lapic_pending_vector_slow(l) : -1;
+}
 /* Highest in-service and requested vectors (-1: none) and the PPR. */
 void lapic_peek(const struct lapic *l, int *isr, int *irr, uint32_t *prio);
 /* Injection of vector: IRR -> ISR. -1 if vector is not in IRR. */
@@ -141,6 +147,21 @@ bool lapic_match_dest(const struct lapic *l, uint32_t dest, bool logical);
 
 /* now_ns time of the next timer expiry (unmasked timer only), or LAPIC_NO_EVENT. */
 uint64_t lapic_next_timer_event_ns(struct lapic *l);
+/* Guest TSC (now_tsc) at which lapic_timer_update() next has work, or
+ * LAPIC_NO_EVENT: until then calling it changes nothing. For a hypervisor
+ * whose now_ns is floor(tsc * 1e9 / tsc_hz) it is exact (the first such
+ * tick). */
+uint64_t lapic_timer_due_tsc_slow(const struct lapic *l);
+static inline uint64_t lapic_timer_due_tsc(const struct lapic *l)
+{
+	uint32_t lvt = l ? l->lvt[LAPIC_LVT_TIMER] : 0x10000u;
+
+	if (lvt & 0x10000u)                             /* masked (or no LAPIC) */
+		return LAPIC_NO_EVENT;
+	if (((lvt >> 17) & 3) == 2)                     /* TSC-deadline mode */
+		return l->tsc_deadline ? l->tsc_deadline : LAPIC_NO_EVENT;
+	return lapic_timer_due_tsc_slow(l);
+}
 /* Fire the timer if it expired (injects its LVT vector unless masked). */
 void lapic_timer_update(struct lapic *l);
 

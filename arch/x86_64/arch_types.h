@@ -54,6 +54,11 @@ struct x86_pc {
 	struct debugport dbg;
 	struct ioapic ioapic;
 	bool lines_changed;             /* an ISA line moved since the last resync */
+	/* guest TSC at which the PIT / the RTC may next raise its IRQ
+	 * (UINT64_MAX: cannot; 0: unknown, a port access changed it) */
+	uint64_t pit_due, cmos_due;
+	uint8_t window;                 /* bit i: vCPU i has an interrupt window
+					 * requested by x86_pc_inject */
 };
 
 struct arch_vm {

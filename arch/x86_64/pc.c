@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "lib/printf.h"
 
+_Static_assert(CFG_MAX_VCPUS <= 8, "x86_pc.window has a bit per vCPU");
+
 uint64_t x86_tsc_to_ns(uint64_t tsc)
 {
 	uint64_t hz = x86_plat.tsc_hz;
@@ -141,6 +143,183 @@ static int add(struct bus *b, uint64_t base, uint64_t size, const struct dev_ops
 	return bus_add(b, base, size, ops, dev, 0);
 }
 
+/*
+ * The PIT's and the RTC's ports, through these wrappers: an access can
+ * change when the device next raises its IRQ, so the chipset's cached time
+ * for it (pit_due, cmos_due) is dropped (0: "check now"), and the next
+ * check brings the model up to date and computes it again.
+ */
+static struct x86_pc *pc_of_pit(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, pit));
+}
+
+static struct x86_pc *pc_of_cmos(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, cmos));
+}
+
+static int pit_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_read(dev, off, size, val);
+}
+
+static int pit_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_write(dev, off, size, val);
+}
+
+static void pit_reset(void *dev)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	i8254_reset(dev);
+}
+
+static int port61_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_port61_read(dev, off, size, val);
+}
+
+static int port61_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	pc_of_pit(dev)->pit_due = 0;
+	return i8254_port61_write(dev, off, size, val);
+}
+
+/*
+ * Whether an edge on IRQ 0 can change anything: the master 8259 latches it
+ * (IR0 unmasked, or masked with no request latched yet in edge mode) or
+ * the IOAPIC's pin 2 is unmasked. Otherwise (a guest that masked the timer
+ * it does not use, as ours and Linux after boot do) the PIT's edges are
+ * not followed at all: nothing could see them (the counters themselves
+ * are read from the time), so it costs no host timer, no update on the
+ * way in, and a VM that was off the CPU for many periods pays nothing to
+ * come back (the 16-VM scale row).
+ */
+static bool pit_heard(const struct x86_pc *pc)
+{
+	const struct i8259_chip *m = &pc->pic.chip[0];
+
+	if (!(m->imr & 1) || !((m->irr & 1) || m->ltim))
+		return true;
+	return !(pc->ioapic.rte[2] & IOAPIC_RTE_MASKED);
+}
+
+/* A PIC or IOAPIC access may make IRQ 0 heard: an unfollowed PIT is first
+ * brought up to now (its edges reach the state before the access, where
+ * nobody hears them), then looked at again. */
+static void irq0_may_change(struct x86_pc *pc)
+{
+	if (pc->pit_due == UINT64_MAX) {
+		i8254_update(&pc->pit);
+		pc->pit_due = 0;
+	}
+}
+
+static struct x86_pc *pc_of_pic(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, pic));
+}
+
+static struct x86_pc *pc_of_ioapic(void *dev)
+{
+	return (struct x86_pc *)((char *)dev - offsetof(struct x86_pc, ioapic));
+}
+
+static int pic_m_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	irq0_may_change(pc_of_pic(dev));
+	return i8259_master_read(dev, off, size, val);
+}
+
+static int pic_m_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	irq0_may_change(pc_of_pic(dev));
+	return i8259_master_write(dev, off, size, val);
+}
+
+static void pic_reset(void *dev)
+{
+	irq0_may_change(pc_of_pic(dev));
+	i8259_reset(dev);
+}
+
+static int pic_elcr_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	irq0_may_change(pc_of_pic(dev));
+	return i8259_elcr_write(dev, off, size, val);
+}
+
+static int ioapic_write_w(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	irq0_may_change(pc_of_ioapic(dev));
+	return ioapic_write(dev, off, size, val);
+}
+
+static void ioapic_reset_w(void *dev)
+{
+	irq0_may_change(pc_of_ioapic(dev));
+	ioapic_reset(dev);
+}
+
+static const struct dev_ops pc_pic_master_ops = {
+	.name = "i8259-master", .read = pic_m_read, .write = pic_m_write, .reset = pic_reset,
+};
+static const struct dev_ops pc_elcr_ops = {
+	.name = "i8259-elcr", .read = i8259_elcr_read, .write = pic_elcr_write, .reset = NULL,
+};
+static const struct dev_ops pc_ioapic_ops = {
+	.name = "ioapic", .read = ioapic_read, .write = ioapic_write_w, .reset = ioapic_reset_w,
+};
+
+static int rtc_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+	pc_of_cmos(dev)->cmos_due = 0;
+	return cmos_read(dev, off, size, val);
+}
+
+static int rtc_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+	pc_of_cmos(dev)->cmos_due = 0;
+	return cmos_write(dev, off, size, val);
+}
+
+static void rtc_reset(void *dev)
+{
+	pc_of_cmos(dev)->cmos_due = 0;
+	cmos_reset(dev);
+}
+
+static const struct dev_ops pc_pit_ops = {
+	.name = "i8254", .read = pit_read, .write = pit_write, .reset = pit_reset,
+};
+static const struct dev_ops pc_port61_ops = {
+	.name = "i8254-port61", .read = port61_read, .write = port61_write, .reset = NULL,
+};
+static const struct dev_ops pc_cmos_ops = {
+	.name = "cmos", .read = rtc_read, .write = rtc_write, .reset = rtc_reset,
+};
+
+/*
+ * Floors on how soon a device event is watched. A periodic source (the
+ * PIT, whatever its mode, and a periodic LAPIC timer) goes on without the
+ * guest, so one programmed at MHz rates would take the core with host
+ * timer interrupts: with its own interrupts off, the vCPU would exit
+ * before running a single instruction (bug 7), and while it waits its
+ * turn, its neighbour would pay. It is watched at most every 100 us (KVM
+ * limits periodic timers alike); its edges in between coalesce, as for a
+ * guest with interrupts off. A one-shot event needs a guest write each, so
+ * only a 1 us floor against absurd deadlines. In TSC ticks (set once the
+ * TSC rate is known, with the first chipset).
+ */
+#define PERIODIC_FLOOR_NS 100000ULL
+#define ONESHOT_FLOOR_NS  1000ULL
+
+static uint64_t periodic_floor, oneshot_floor;
+
 int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 {
 	struct x86_pc *pc = &vm->arch.pc;
@@ -151,6 +330,11 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 		return -1;
 	}
 	pc->present = true;
+	periodic_floor = x86_ns_to_tsc(PERIODIC_FLOOR_NS);
+	oneshot_floor = x86_ns_to_tsc(ONESHOT_FLOOR_NS);
+	pc->pit_due = 0;
+	pc->cmos_due = 0;
+	pc->window = 0;
 	i8259_init(&pc->pic, (struct irq_line){ pic_intr, vm, 0 });
 	i8254_init(&pc->pit, (struct irq_line){ isa_irq, vm, 0 }, vm_now_ns, vm);
 	cmos_init(&pc->cmos, (struct irq_line){ isa_irq, vm, 8 }, vm_wallclock, vm);
@@ -168,15 +352,15 @@ int arch_vm_add_platform(struct vm *vm, const struct cfg_device *d)
 
 		lapic_init(&v->arch.lapic, &cfg);
 	}
-	r |= add(&vm->iobus, I8259_MASTER_BASE, I8259_SPAN, &i8259_master_ops, &pc->pic);
+	r |= add(&vm->iobus, I8259_MASTER_BASE, I8259_SPAN, &pc_pic_master_ops, &pc->pic);
 	r |= add(&vm->iobus, I8259_SLAVE_BASE, I8259_SPAN, &i8259_slave_ops, &pc->pic);
-	r |= add(&vm->iobus, I8259_ELCR_BASE, I8259_SPAN, &i8259_elcr_ops, &pc->pic);
-	r |= add(&vm->iobus, I8254_BASE, I8254_SPAN, &i8254_ops, &pc->pit);
-	r |= add(&vm->iobus, I8254_PORT61, 1, &i8254_port61_ops, &pc->pit);
-	r |= add(&vm->iobus, 0x70, 2, &cmos_ops, &pc->cmos);
+	r |= add(&vm->iobus, I8259_ELCR_BASE, I8259_SPAN, &pc_elcr_ops, &pc->pic);
+	r |= add(&vm->iobus, I8254_BASE, I8254_SPAN, &pc_pit_ops, &pc->pit);
+	r |= add(&vm->iobus, I8254_PORT61, 1, &pc_port61_ops, &pc->pit);
+	r |= add(&vm->iobus, 0x70, 2, &pc_cmos_ops, &pc->cmos);
 	r |= add(&vm->iobus, PCI_STUB_BASE, PCI_STUB_SPAN, &pci_stub_ops, &pc->pci);
 	r |= add(&vm->iobus, 0x80, 1, &debugport_ops, &pc->dbg);
-	r |= add(&vm->bus, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &ioapic_ops, &pc->ioapic);
+	r |= add(&vm->bus, IOAPIC_DEFAULT_BASE, IOAPIC_MMIO_SIZE, &pc_ioapic_ops, &pc->ioapic);
 	if (r) {
 		pr_err("vm %s: too many devices for the PC chipset", vm->cfg->name);
 		return -1;
@@ -196,31 +380,64 @@ void x86_pc_reset(struct vm *vm)
 	i8254_reset(&pc->pit);
 	cmos_reset(&pc->cmos);
 	ioapic_reset(&pc->ioapic);
+	pc->pit_due = 0;
+	pc->cmos_due = 0;
 }
 
-/* Bring the chipset's timers up to now. */
-static void pc_update(struct vcpu *v)
+/* VM ns -> the first guest TSC tick whose ns (x86_tsc_to_ns) is at least
+ * ns: a check at that tick finds the event due. */
+static uint64_t ns_to_tsc_up(uint64_t ns)
 {
-	struct x86_pc *pc = &v->vm->arch.pc;
+	uint64_t hz = x86_plat.tsc_hz, q = ns / 1000000000ULL, r = ns % 1000000000ULL;
 
-	i8254_update(&pc->pit);
-	cmos_update(&pc->cmos);
-	lapic_timer_update(&v->arch.lapic);
+	if (ns == UINT64_MAX || q > (UINT64_MAX - hz) / hz)
+		return UINT64_MAX;
+	return q * hz + (r * hz + 999999999ULL) / 1000000000ULL;
 }
 
 /*
- * Floors on how soon a device event is watched. A periodic source (the
- * PIT, whatever its mode, and a periodic LAPIC timer) goes on without the
- * guest, so one programmed at MHz rates would take the core with host
- * timer interrupts: with its own interrupts off, the vCPU would exit
- * before running a single instruction (bug 7), and while it waits its
- * turn, its neighbour would pay. It is watched at most every 100 us (KVM
- * limits periodic timers alike); its edges in between coalesce, as for a
- * guest with interrupts off. A one-shot event needs a guest write each, so
- * only a 1 us floor against absurd deadlines.
+ * Bring the chipset's timers up to now, for v: each model is updated only
+ * once its next event is due (pit_due, cmos_due in guest TSC ticks, the
+ * LAPIC's from its registers), so an entry with nothing due costs a TSC
+ * read and three compares. Exact: updating a model between its events
+ * changes nothing it shows (the PIT's edges, the RTC's flags and the
+ * LAPIC's expiries are closed-form functions of time, accounted in full at
+ * the next update or access), and every port access of the PIT or RTC
+ * drops its cached time (the wrappers above).
  */
-#define PERIODIC_FLOOR_NS 100000ULL
-#define ONESHOT_FLOOR_NS  1000ULL
+static __attribute__((noinline)) void pc_update_due(struct vcpu *v, uint64_t now)
+{
+	struct x86_pc *pc = &v->vm->arch.pc;
+	uint64_t rel;
+
+	if (now >= pc->pit_due) {
+		i8254_update(&pc->pit);
+		pc->pit_due = pit_heard(pc) ? ns_to_tsc_up(i8254_next_event_ns(&pc->pit)) :
+					      UINT64_MAX;
+	}
+	if (now >= pc->cmos_due) {
+		/* syncs the RTC (flags, IRQ 8) to its own, later, reading of
+		 * the clock: counting from now makes the due time early, if
+		 * anything, never late */
+		rel = cmos_next_event_in_ns(&pc->cmos);
+		pc->cmos_due = rel == CMOS_NO_EVENT ? UINT64_MAX :
+			       ns_to_tsc_up(x86_tsc_to_ns(now) + rel);
+	}
+	if (now >= lapic_timer_due_tsc(&v->arch.lapic))
+		lapic_timer_update(&v->arch.lapic);
+}
+
+/* The guest TSC now, the chipset brought up to it. */
+static inline uint64_t pc_update(struct vcpu *v)
+{
+	const struct x86_pc *pc = &v->vm->arch.pc;
+	uint64_t now = rdtsc() + v->vm->arch.tsc_offset;
+
+	if (unlikely(now >= pc->pit_due || now >= pc->cmos_due ||
+		     now >= lapic_timer_due_tsc(&v->arch.lapic)))
+		pc_update_due(v, now);
+	return now;
+}
 
 static uint64_t floor_at(uint64_t t, uint64_t min)
 {
@@ -232,32 +449,30 @@ uint64_t x86_pc_next_event(struct vcpu *v)
 {
 	struct x86_pc *pc = &v->vm->arch.pc;
 	const struct lapic *l = &v->arch.lapic;
-	uint64_t ns = UINT64_MAX, now = vm_now_ns(v->vm), t;
-	bool periodic;
+	uint64_t now, t, lt;
 
 	if (!pc->present)
 		return UINT64_MAX;
-	t = floor_at(i8254_next_event_ns(&pc->pit), now + PERIODIC_FLOOR_NS);
-	ns = t < ns ? t : ns;
-	periodic = ((l->lvt[LAPIC_LVT_TIMER] >> 17) & 3) == 1;
-	t = floor_at(lapic_next_timer_event_ns(&v->arch.lapic),
-		     now + (periodic ? PERIODIC_FLOOR_NS : ONESHOT_FLOOR_NS));
-	ns = t < ns ? t : ns;
-	t = cmos_next_event_in_ns(&pc->cmos);
-	if (t != UINT64_MAX && now + t < ns)
-		ns = now + t;
-	if (ns == UINT64_MAX)
+	now = pc_update(v);
+	t = floor_at(pc->pit_due, now + periodic_floor);
+	lt = lapic_timer_due_tsc(l);
+	if (lt != UINT64_MAX)
+		lt = floor_at(lt, now + (((l->lvt[LAPIC_LVT_TIMER] >> 17) & 3) == 1 ?
+					 periodic_floor : oneshot_floor));
+	t = lt < t ? lt : t;
+	t = pc->cmos_due < t ? pc->cmos_due : t;
+	if (t == UINT64_MAX)
 		return UINT64_MAX;
-	ns = floor_at(ns, now + ONESHOT_FLOOR_NS);      /* the RTC: at most 8 kHz */
-	return x86_ns_to_tsc(ns) - v->vm->arch.tsc_offset;
+	t = floor_at(t, now + oneshot_floor);           /* the RTC: at most 8 kHz */
+	return t - v->vm->arch.tsc_offset;
 }
 
-/* Whether the 8259's INTR is for v (vCPU 0, through LINT0 or APIC off). */
+/* Whether the 8259's INTR is up and for v (vCPU 0, through LINT0 or APIC
+ * off). */
 static bool pic_for(struct vcpu *v)
 {
-	struct x86_pc *pc = &v->vm->arch.pc;
-
-	return v->id == 0 && lapic_accept_pic_intr(&v->arch.lapic) && i8259_intr(&pc->pic);
+	return v->vm->arch.pc.pic.intr_level && v->id == 0 &&
+	       lapic_accept_pic_intr(&v->arch.lapic);
 }
 
 bool x86_pc_irq_pending(struct vcpu *v)
@@ -301,28 +516,40 @@ void x86_pc_describe(struct vcpu *v)
 enum x86_inj x86_pc_inject(struct vcpu *v)
 {
 	const struct x86_vendor_ops *V = x86_plat.vendor;
+	struct x86_pc *pc = &v->vm->arch.pc;
+	uint8_t bit = (uint8_t)(1u << (v->id & 7));
+	bool pic;
 	int vec;
 
-	if (!v->vm->arch.pc.present)
+	if (!pc->present)
 		return X86_INJ_NONE;
 	pc_update(v);
-	if (!pic_for(v) && lapic_pending_vector(&v->arch.lapic) < 0) {
-		V->want_irq_window(v, false);
+	pic = pic_for(v);
+	vec = pic ? -1 : lapic_pending_vector(&v->arch.lapic);
+	if (likely(!pic && vec < 0)) {
+		/* the window request is dropped only if this code made one:
+		 * the vendor call (a VMCS write on VMX) is not free */
+		if (unlikely(pc->window & bit)) {
+			pc->window &= (uint8_t)~bit;
+			V->want_irq_window(v, false);
+		}
 		return X86_INJ_NONE;
 	}
 	if (!V->interruptible(v)) {
+		pc->window |= bit;
 		V->want_irq_window(v, true);
 		return X86_INJ_WINDOW;
 	}
-	if (pic_for(v)) {
-		vec = i8259_ack(&v->vm->arch.pc.pic);
-	} else {
-		vec = lapic_pending_vector(&v->arch.lapic);
+	if (pic)
+		vec = i8259_ack(&pc->pic);
+	else
 		lapic_ack(&v->arch.lapic, (uint8_t)vec);
-	}
 	x86_vcpu_pre_inject(v);
 	V->inject(v, (uint8_t)vec, X86_EVENT_EXT, false, 0);
-	V->want_irq_window(v, false);
+	if (unlikely(pc->window & bit)) {
+		pc->window &= (uint8_t)~bit;
+		V->want_irq_window(v, false);
+	}
 	v->stats.irqs_injected++;
 	return X86_INJ_DONE;
 }

@@ -61,6 +61,10 @@ static uint64_t gdt64[5] __attribute__((aligned(16)));
 static uint8_t tss[104] __attribute__((aligned(16)));
 static volatile bool timer_fired;
 static uint64_t hw_deadline = UINT64_MAX;
+/* what x86_program_timer was last asked for, and whether that timer is
+ * still armed (its interrupt not taken yet) */
+static uint64_t hw_request = UINT64_MAX;
+static bool hw_armed, hw_draining;
 
 /* ------------------------------------------------------------ console */
 
@@ -156,6 +160,7 @@ void x86_trap(struct trap_frame *f)
 {
 	if (f->vector == TIMER_VECTOR) {
 		timer_fired = true;
+		hw_armed = false;
 		lapic_write(HOST_LAPIC_EOI, 0);
 		return;
 	}
@@ -269,13 +274,24 @@ uint64_t arch_ticks_per_sec(void)
 /*
  * The LAPIC timer counts down from at most 2^32-1 at lapic_hz; a deadline
  * further out (or none) is reached in steps. Input is polled: the timer
- * fires at least every 1/POLL_TICKS_DIV s.
+ * fires at least every 1/POLL_TICKS_DIV s. Asked again for the deadline it
+ * is armed for (the core sets the slice end, then the vCPU's entry asks
+ * for the earlier of that and its chipset's next event), the timer is left
+ * alone: programmed earlier for the same time, it fires at that time (or
+ * at the earlier poll, which is as good).
  */
 uint64_t x86_program_timer(uint64_t deadline)
 {
-	uint64_t now = rdtsc(), poll, delta, count;
+	uint64_t now, poll, delta, count;
+	bool draining = tx_pending();
 
-	poll = now + x86_plat.tsc_hz / (tx_pending() ? CONSOLE_DRAIN_DIV : POLL_TICKS_DIV);
+	if (deadline == hw_request && hw_armed && draining == hw_draining)
+		return hw_deadline;
+	now = rdtsc();
+	hw_request = deadline;
+	hw_draining = draining;
+	hw_armed = true;
+	poll = now + x86_plat.tsc_hz / (draining ? CONSOLE_DRAIN_DIV : POLL_TICKS_DIV);
 	if (deadline > poll)
 		deadline = poll;
 	hw_deadline = deadline;

@@ -106,6 +106,9 @@ static void check_state(const struct lapic *l)
 			CHECK(l->lvt[i] & 0x10000);
 	}
 	CHECK((l->irr[0] & 0xffff) == 0 && (l->isr[0] & 0xffff) == 0);
+	for (int w = 0; w < 8; w++)     /* word summaries match the registers */
+		CHECK(((l->irr_sum >> w) & 1) == (l->irr[w] != 0) &&
+		      ((l->isr_sum >> w) & 1) == (l->isr[w] != 0));
 	CHECK((b & ~(0x000ffffffffff000ULL | 0xd00ULL)) == 0);
 	if (b & LAPIC_BASE_EXTD) {
 		CHECK(b & LAPIC_BASE_EN);

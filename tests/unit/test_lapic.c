@@ -919,6 +919,11 @@ static void check_invariants(struct fake *f)
 		assert_int_equal(pend, -1);
 	else
 		assert_int_equal(pend, irrv);
+	/* the word summaries match the registers */
+	for (int w = 0; w < 8; w++) {
+		assert_int_equal((l->irr_sum >> w) & 1, l->irr[w] != 0);
+		assert_int_equal((l->isr_sum >> w) & 1, l->isr[w] != 0);
+	}
 	/* vectors 0-15 never enter IRR or ISR */
 	assert_int_equal(l->irr[0] & 0xffff, 0);
 	assert_int_equal(l->isr[0] & 0xffff, 0);
@@ -1044,6 +1049,145 @@ static void test_random_sequences(void **state)
 	assert_true(f.nipi > 100);
 }
 
+/*
+ * lapic_pending_vector() and lapic_peek() find the word from a summary and
+ * the bit by clz; the same answers as the bit-by-bit reference (ref_highest) for
+ * random sparse and dense registers and every TPR class.
+ */
+static void test_pending_vector_wordwise(void **state)
+{
+	struct fake f;
+
+	(void)state;
+	fake_init(&f);
+	sw_enable(&f);
+	xs_state = 0x5eed0f1a9ULL;
+	for (unsigned i = 0; i < 200000; i++) {
+		uint64_t r = xorshift();
+		int isr, irr, isrv, irrv, want;
+		uint32_t prio, ppr_ref;
+
+		for (unsigned w = 0; w < 8; w++) {
+			uint64_t a = xorshift(), b = xorshift();
+
+			/* mostly empty words, some single bits, some dense */
+			f.l.irr[w] = (r >> w) & 1 ? (uint32_t)(a & b & (a >> 32)) :
+				     (r >> (8 + w)) & 1 ? 1u << (a & 31) : 0;
+			f.l.isr[w] = (r >> (16 + w)) & 1 ? 1u << (b & 31) : 0;
+			if ((r >> (24 + w)) & 1)
+				f.l.irr[w] = 0x80000000u >> (b & 31);
+		}
+		if ((r >> 40) % 7 == 0)
+			memset(f.l.isr, 0, sizeof(f.l.isr));
+		if ((r >> 44) % 5 == 0)
+			memset(f.l.irr, 0, sizeof(f.l.irr));
+		f.l.tpr = (uint32_t)(r >> 48) & 0xff;
+		f.l.isr_sum = f.l.irr_sum = 0;          /* the summaries of what was poked */
+		for (unsigned w = 0; w < 8; w++) {
+			f.l.isr_sum |= (uint8_t)((f.l.isr[w] != 0) << w);
+			f.l.irr_sum |= (uint8_t)((f.l.irr[w] != 0) << w);
+		}
+		isrv = ref_highest(f.l.isr);
+		irrv = ref_highest(f.l.irr);
+		ppr_ref = (f.l.tpr & 0xf0) >= (uint32_t)(isrv < 0 ? 0 : isrv & 0xf0) ?
+			  f.l.tpr : (uint32_t)(isrv & 0xf0);
+		want = irrv < 0 || (irrv & 0xf0) <= (int)(ppr_ref & 0xf0) ? -1 : irrv;
+		assert_int_equal(lapic_pending_vector(&f.l), want);
+		lapic_peek(&f.l, &isr, &irr, &prio);
+		assert_int_equal(isr, isrv);
+		assert_int_equal(irr, irrv);
+		assert_int_equal(prio, ppr_ref);
+	}
+}
+
+/* A clock as the hypervisor has it: the guest TSC is the master and now_ns
+ * is floor(tsc * 1e9 / hz). */
+struct tsc_clock {
+	uint64_t tsc, hz;
+};
+
+static uint64_t clk_tsc(void *opaque)
+{
+	return ((struct tsc_clock *)opaque)->tsc;
+}
+
+static uint64_t clk_ns(void *opaque)
+{
+	const struct tsc_clock *c = opaque;
+
+	return c->tsc / c->hz * 1000000000ULL + c->tsc % c->hz * 1000000000ULL / c->hz;
+}
+
+/* Whether lapic_timer_update() at tsc t would fire l's timer (on a copy). */
+static bool fires_at(const struct lapic *l, struct tsc_clock *c, uint64_t t)
+{
+	struct lapic copy = *l;
+	uint64_t saved = c->tsc;
+
+	c->tsc = t;
+	lapic_timer_update(&copy);
+	c->tsc = saved;
+	return copy.timer_irqs != l->timer_irqs;
+}
+
+/*
+ * lapic_timer_due_tsc() is the first TSC tick at which the update fires:
+ * never late (it fires there), never early (it does not one tick before),
+ * in one-shot, periodic and TSC-deadline modes, every divider, TSC rates
+ * around 1 GHz (QEMU), 50 MHz (Bochs) and 3 GHz; masked timers have none.
+ */
+static void test_timer_due_tsc(void **state)
+{
+	static const uint64_t hzs[] = { 999931000ULL, 49995000ULL, 3000000007ULL, 1000000000ULL };
+	static const uint32_t modes[] = { 0, 1u << 17, 2u << 17 };
+
+	(void)state;
+	xs_state = 0xd0e7157cULL;
+	for (unsigned i = 0; i < 20000; i++) {
+		struct tsc_clock clk = { 0, hzs[i % 4] };
+		struct lapic l;
+		struct lapic_config cfg = {
+			.id = 0, .bsp = true, .x2apic_supported = true, .x2apic_at_reset = true,
+			.timer_hz = 1000000000, .tsc_hz = clk.hz,
+			.now_ns = clk_ns, .now_tsc = clk_tsc, .opaque = &clk,
+		};
+		uint64_t r = xorshift(), v = xorshift(), due;
+		uint32_t mode = modes[r % 3];
+		bool masked = (r >> 4) % 8 == 0;
+
+		clk.tsc = xorshift() >> (20 + (r >> 8) % 40);
+		lapic_init(&l, &cfg);
+		assert_int_equal(lapic_wrmsr(&l, 0x80f, 0x1ff), 0);
+		assert_int_equal(lapic_wrmsr(&l, 0x832, mode | 0x30 | (masked ? 0x10000u : 0)), 0);
+		assert_int_equal(lapic_wrmsr(&l, 0x83e, (v >> 3) & 0xb), 0);
+		if (mode == (2u << 17))
+			assert_int_equal(lapic_wrmsr(&l, 0x6e0, clk.tsc + (v >> 20) % 5000000), 0);
+		else
+			assert_int_equal(lapic_wrmsr(&l, 0x838, (uint32_t)(v >> 32) % 100000), 0);
+		/* let a few expiries of a periodic timer pass */
+		for (unsigned k = 0; k < (r >> 12) % 4; k++) {
+			due = lapic_timer_due_tsc(&l);
+			if (due == LAPIC_NO_EVENT)
+				break;
+			clk.tsc = due + (xorshift() % 3 ? 0 : xorshift() % 1000);
+			lapic_timer_update(&l);
+		}
+		due = lapic_timer_due_tsc(&l);
+		if (masked) {
+			assert_true(due == LAPIC_NO_EVENT);
+			continue;
+		}
+		if (due == LAPIC_NO_EVENT) {
+			assert_false(fires_at(&l, &clk, clk.tsc + 1000000000ULL));
+			continue;
+		}
+		assert_true(fires_at(&l, &clk, due));
+		if (due > clk.tsc)
+			assert_false(fires_at(&l, &clk, due - 1));
+		assert_true(fires_at(&l, &clk, due + (xorshift() % 100000)));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1064,6 +1208,8 @@ int main(void)
 		cmocka_unit_test(test_reset_and_init),
 		cmocka_unit_test(test_mmio_sizes),
 		cmocka_unit_test(test_random_sequences),
+		cmocka_unit_test(test_pending_vector_wordwise),
+		cmocka_unit_test(test_timer_due_tsc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
