@@ -604,6 +604,20 @@ void lapic_set_tpr(struct lapic *l, uint8_t tpr)
 /* ------------------------------------------------------------ registers */
 
 /* Read register reg; -1 when it does not exist in this mode (or is WO). */
+/* The two registers that are computed, out of reg_read's line: the plain
+ * ones then need no stack frame (an x2APIC read's common case). */
+static __attribute__((noinline)) int read_ppr(const struct lapic *l, uint64_t *val)
+{
+	*val = ppr(l);
+	return 0;
+}
+
+static __attribute__((noinline)) int read_tmcct(const struct lapic *l, uint64_t *val)
+{
+	*val = current_count(l);
+	return 0;
+}
+
 static int reg_read(struct lapic *l, unsigned reg, bool x2, uint64_t *val)
 {
 	uint64_t v;
@@ -619,8 +633,7 @@ static int reg_read(struct lapic *l, unsigned reg, bool x2, uint64_t *val)
 		v = l->tpr;
 		break;
 	case R_PPR:
-		v = ppr(l);
-		break;
+		return read_ppr(l, val);
 	case R_LDR:
 		v = l->ldr;
 		break;
@@ -649,8 +662,7 @@ static int reg_read(struct lapic *l, unsigned reg, bool x2, uint64_t *val)
 		v = l->tmict;
 		break;
 	case R_TMCCT:
-		v = current_count(l);
-		break;
+		return read_tmcct(l, val);
 	case R_TDCR:
 		v = l->tdcr;
 		break;
@@ -787,7 +799,17 @@ static int write_apic_base(struct lapic *l, uint64_t v)
 	return 0;
 }
 
-int lapic_rdmsr(struct lapic *l, uint32_t msr, uint64_t *val)
+/* Of the registers, only the IRR and the current count show the timer's
+ * progress: the others read the same before and after an update, which
+ * runs anyway when the timer is due (the hypervisor compares
+ * lapic_timer_due_tsc with the TSC). */
+static inline bool reg_shows_timer(unsigned reg)
+{
+	return reg == R_TMCCT || reg - R_IRR < 8;
+}
+
+/* APIC_BASE, TSC_DEADLINE, the registers the timer shows in, refusals. */
+static __attribute__((noinline)) int rdmsr_slow(struct lapic *l, uint32_t msr, uint64_t *val)
 {
 	if (!l || !val)
 		return -1;
@@ -804,6 +826,16 @@ int lapic_rdmsr(struct lapic *l, uint32_t msr, uint64_t *val)
 		return -1;
 	lapic_timer_update(l);
 	return reg_read(l, msr - MSR_X2APIC_FIRST, true, val);
+}
+
+int lapic_rdmsr(struct lapic *l, uint32_t msr, uint64_t *val)
+{
+	unsigned reg = msr - MSR_X2APIC_FIRST;
+
+	if (likely(l && val && reg <= MSR_X2APIC_LAST - MSR_X2APIC_FIRST &&
+		   lapic_x2apic_mode(l) && !reg_shows_timer(reg)))
+		return reg_read(l, reg, true, val);
+	return rdmsr_slow(l, msr, val);
 }
 
 int lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t val)

@@ -259,6 +259,33 @@ static void test_apic_base_transitions(void **state)
 	assert_int_equal(rdmsr(&f, 0x80d), 1u << 5);
 }
 
+/* x2APIC reads bring the timer up to date where it shows (IRR, current
+ * count) and nowhere else. */
+static void test_x2apic_read_timer_progress(void **state)
+{
+	struct fake f;
+
+	(void)state;
+	fake_init(&f);
+	to_x2apic(&f);
+	wrmsr(&f, 0x80f, 0x1ff);
+	wrmsr(&f, 0x832, 0xec);                 /* LVT timer: one-shot, vector 0xec */
+	wrmsr(&f, 0x83e, 0xb);                  /* divide by 1 */
+	wrmsr(&f, 0x838, 1000);
+	f.now += 1000;                          /* expired, nobody looked yet */
+	(void)rdmsr(&f, 0x803);                 /* version, */
+	(void)rdmsr(&f, 0x808);                 /* TPR, */
+	(void)rdmsr(&f, 0x832);                 /* the timer LVT: no update */
+	assert_int_equal(f.l.timer_irqs, 0);
+	assert_int_equal(rdmsr(&f, 0x827), 1u << (0xec - 0xe0));   /* IRR 0xe0-0xff */
+	assert_int_equal(f.l.timer_irqs, 1);
+	/* the current count reads 0 once it has run out, after an update */
+	wrmsr(&f, 0x838, 500);
+	f.now += 500;
+	assert_int_equal(rdmsr(&f, 0x839), 0);
+	assert_int_equal(f.l.timer_irqs, 2);
+}
+
 static void test_x2apic_msr_rules(void **state)
 {
 	struct fake f;
@@ -1194,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_ops_and_reset_state),
 		cmocka_unit_test(test_apic_base_transitions),
 		cmocka_unit_test(test_x2apic_msr_rules),
+		cmocka_unit_test(test_x2apic_read_timer_progress),
 		cmocka_unit_test(test_priority_and_eoi),
 		cmocka_unit_test(test_level_eoi_broadcast),
 		cmocka_unit_test(test_illegal_vectors_and_esr),
