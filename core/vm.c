@@ -137,7 +137,7 @@ static int build_memory(struct vm *vm)
 		const struct cfg_region *cr = &c->regions[i];
 		uint64_t hpa, align = PAGE_SIZE;
 
-		bool lazy = ARCH_LAZY_RAM && !cr->phys;
+		bool lazy = ARCH_LAZY_RAM && !cr->phys && cr->size >= LAZY_RAM_MIN;
 
 		if (cr->phys) {
 			hpa = cr->phys;         /* claimed by claim_fixed_memory() */

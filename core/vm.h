@@ -48,10 +48,13 @@ struct vcpu {
 	uint64_t share_ticks;           /* run ticks in the last complete window */
 };
 
-/* Guest RAM. A lazy region (ARCH_LAZY_RAM) is mapped and filled one chunk
+/* Guest RAM. A lazy region (ARCH_LAZY_RAM, LAZY_RAM_MIN or more) is mapped and filled one chunk
  * at a time, on the VM's first touch (vm_ram_fault) or Tessera's
  * (vm_gpa_to_hva): RAM_CHUNKS chunks of at least 2 MiB. */
 #define RAM_CHUNKS 64
+/* Smaller regions are cleared at build: cheap, and a small VM's first
+ * instructions then do not pay for it (timed guests see no difference). */
+#define LAZY_RAM_MIN MiB(64)
 struct vm_region {
 	uint64_t gpa, size, hpa;
 	uint64_t chunk;                 /* bytes per chunk; 0: mapped and filled at build */

@@ -285,10 +285,10 @@ static uint8_t *ram(struct vm *vm)
 
 /* ------------------------------------------------------------ lazy RAM */
 
-/* 16 MiB: 64 chunks would be 256 KiB, so 2 MiB chunks (8 of them). One
- * image at 5 MiB, one across the 2 MiB boundary. */
+/* 128 MiB: 64 chunks of 2 MiB. One image at 5 MiB, one across the 2 MiB
+ * boundary. */
 static const uint8_t straddle[] = { 1, 2, 3, 4, 5, 6 };
-static const struct cfg_region big_region = { .gpa = RAM, .size = MiB(16) };
+static const struct cfg_region big_region = { .gpa = RAM, .size = MiB(128) };
 static const struct cfg_image big_images[] = {
 	{ "guest:five", image_data, sizeof(image_data), RAM + MiB(5) },
 	{ "guest:edge", straddle, sizeof(straddle), RAM + MiB(2) - 3 },
@@ -319,7 +319,7 @@ static void test_lazy_ram(void **state)
 	log_text[0] = '\0';
 	assert_int_equal(vm_build_all(&lazy_cfg), 0);
 	/* the build reports guest RAM and Tessera's own share apart */
-	assert_non_null(strstr(log_text, "1 VM(s) built: 16384 KiB of guest RAM, "));
+	assert_non_null(strstr(log_text, "1 VM(s) built: 131072 KiB of guest RAM, "));
 	assert_non_null(strstr(log_text, "KiB of Tessera's own"));
 	vm = &vms[0];
 	r = &vm->regions[0];
@@ -328,7 +328,7 @@ static void test_lazy_ram(void **state)
 	/* nothing mapped or touched at build, images included */
 	assert_int_equal(nmaps, 0);
 	assert_int_equal(r->populated, 0);
-	assert_true(all_bytes(raw, MiB(16), 0xA5));
+	assert_true(all_bytes(raw, MiB(128), 0xA5));
 
 	/* the guest touches 9 MiB: chunk 4 (8-10 MiB) is cleared and mapped */
 	assert_true(vm_ram_fault(vm, RAM + MiB(9) + 123));
@@ -341,7 +341,7 @@ static void test_lazy_ram(void **state)
 	assert_true(all_bytes(raw + MiB(10), MiB(2), 0xA5));
 	/* a second fault there is a real one; outside RAM is not RAM's */
 	assert_false(vm_ram_fault(vm, RAM + MiB(9)));
-	assert_false(vm_ram_fault(vm, RAM + MiB(16)));
+	assert_false(vm_ram_fault(vm, RAM + MiB(128)));
 	assert_false(vm_ram_fault(vm, RAM - 1));
 	assert_int_equal(nmaps, 1);
 
@@ -356,7 +356,7 @@ static void test_lazy_ram(void **state)
 	assert_memory_equal(p, straddle, sizeof(straddle));
 	assert_int_equal(r->populated, 1U << 0 | 1U << 1 | 1U << 2 | 1U << 4);
 	assert_int_equal(nmaps, 4);
-	assert_null(vm_gpa_to_hva(vm, RAM + MiB(16) - 2, 4));    /* past the end */
+	assert_null(vm_gpa_to_hva(vm, RAM + MiB(128) - 2, 4));   /* past the end */
 
 	/* a restart refills what was touched and leaves the rest alone */
 	raw[MiB(8) + 77] = 0x42;
@@ -366,7 +366,7 @@ static void test_lazy_ram(void **state)
 	assert_int_equal(raw[MiB(8) + 77], 0);
 	assert_memory_equal(raw + MiB(5), image_data, sizeof(image_data));
 	assert_memory_equal(raw + MiB(2) - 3, straddle, sizeof(straddle));
-	assert_true(all_bytes(raw + MiB(12), MiB(4), 0xA5));
+	assert_true(all_bytes(raw + MiB(12), MiB(116), 0xA5));
 	assert_int_equal(nmaps, 4);                              /* no remapping */
 	while (nblocks)
 		free(blocks[--nblocks]);
@@ -377,6 +377,7 @@ static void test_lazy_ram(void **state)
 static void test_start_queues_vcpu0(void **state)
 {
 	(void)state;
+	assert_int_equal(vms[0].regions[0].chunk, 0);  /* 64 KiB: cleared at build */
 	assert_int_equal(vms[0].state, VM_RUNNING);
 	assert_int_equal(vms[0].vcpus[0].state, VCPU_RUNNABLE);
 	assert_int_equal(vms[0].vcpus[1].state, VCPU_STOPPED);
