@@ -419,18 +419,21 @@ class RiscV:
             # resumptions (a slice): at the window's edges the true
             # successor's read may not have been recorded.
             # The clocks are first placed roughly (shift) from when each VM
-            # first ran, then the nearest within a quarter slice is taken.
+            # first ran, then the nearest within half a slice is taken (the
+            # rough placement ignores the switches before each VM's first
+            # run: with 1 ms slices under Bochs, 15 of them add up to more
+            # than a quarter slice; resumptions are a slice apart).
             shift = self.clock_shifts(out)
             firsts = sorted((e[0] + shift[e[2]],) + e[1:] for e in events if e[1] == 1)
             keys = [e[0] for e in firsts]
             spacing = sorted(y - x for x, y in zip(keys, keys[1:]))
             limit = spacing[len(spacing) // 2] / 4 if spacing else 0
             # short gaps inside a slice (host interrupts, e.g. the console
-            # draining) crowd the spacing: a quarter slice is the bound
+            # draining) crowd the spacing: half a slice is the bound
             slices = [int(m.group(2)) for vm in out.vms for m in
                       (START_RE.match(b) for b in out.lines(vm)) if m]
             if slices:
-                limit = max(limit, min(slices) / 4)
+                limit = max(limit, min(slices) / 2)
             for a in events:
                 if a[1] != 0:
                     continue
@@ -466,8 +469,8 @@ class RiscV:
         """Rough per-VM clock offsets (add to a VM's reads to get the first
         VM's clock). The VMs start queued in config order, so VM k first
         runs about k slices after VM 0: its clock then read tsc_k, VM 0's
-        about tsc_0 + k * slice. Good to a few switches per VM, far less
-        than the quarter slice the matching needs; exactness comes from the
+        about tsc_0 + k * slice. Good to a few switches per VM, less than
+        the half slice the matching allows; exactness comes from the
         cycles (cancel_offsets)."""
         starts = {}
         for vm in out.vms:
