@@ -98,7 +98,8 @@ static int add_guest_extensions(struct fdt *f, unsigned nvcpus)
 		int node, len;
 		size_t n, k;
 
-		snprintf(path, sizeof(path), "/cpus/cpu@%u", i);
+		if (snprintf(path, sizeof(path), "/cpus/cpu@%u", i) >= (int)sizeof(path))
+			return -1;
 		node = fdt_path_offset(f, path);
 		old = node < 0 ? NULL : fdt_getprop(f, node, "riscv,isa", &len);
 		if (!old || len < 1 || old[len - 1] != '\0')
