@@ -6,6 +6,18 @@ void *memset(void *s, int c, size_t n)
 {
 	unsigned char *p = s;
 
+#if defined(__x86_64__)
+	/* Whole pages (lazy RAM's chunks, page tables): REP STOSQ, which
+	 * emulators run as one instruction, not a loop of them (Bochs clears
+	 * a 2 MiB chunk in a fraction of the time, inside a VM's slice). */
+	if (n >= 4096 && !((uintptr_t)p & 7)) {
+		uint64_t w = (uint8_t)c * 0x0101010101010101ULL;
+		size_t q = n / 8;
+
+		__asm__ volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(w) : "memory");
+		n &= 7;
+	}
+#endif
 	/* Word stores once aligned: VM RAM (hundreds of MiB) is cleared here. */
 	if (n >= 16) {
 		uint64_t w = (uint8_t)c * 0x0101010101010101ULL;
@@ -31,6 +43,14 @@ void *memcpy(void *restrict d, const void *restrict s, size_t n)
 	unsigned char *dp = d;
 	const unsigned char *sp = s;
 
+#if defined(__x86_64__)
+	if (n >= 4096 && !((((uintptr_t)dp | (uintptr_t)sp) & 7))) {    /* images */
+		size_t q = n / 8;
+
+		__asm__ volatile("rep movsq" : "+D"(dp), "+S"(sp), "+c"(q) : : "memory");
+		n &= 7;
+	}
+#endif
 	/* Word copies when both sides are aligned: guest images are large. */
 	if ((((uintptr_t)dp | (uintptr_t)sp) & 7) == 0) {
 		for (; n >= 32; n -= 32, dp += 32, sp += 32) {
